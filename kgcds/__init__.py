@@ -1,0 +1,1 @@
+"""kgcds: the composition root (settings and the command-line tool) that wires the packages together."""

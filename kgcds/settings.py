@@ -1,0 +1,43 @@
+"""Settings, read from flags and ``KGCDS_*`` environment variables at start-up (never at import)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def default_data_dir() -> Path:
+    """``../shared/data`` beside the checkout in development; ``./data`` otherwise."""
+    candidate = PROJECT_ROOT.parent / "shared" / "data"
+    return candidate if candidate.is_dir() else Path.cwd() / "data"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="KGCDS_", extra="forbid")
+
+    home: Path = Field(default_factory=lambda: Path.cwd() / ".kgcds")
+    """Where the embedded store, compiled index cache and feedback database live."""
+    data_dir: Path = Field(default_factory=default_data_dir)
+    store: str = "embedded"
+    """``embedded`` (default), a directory path, or a Bolt/Neo4j URI such as ``bolt://127.0.0.1:7687``."""
+    neo4j_user: str = "neo4j"
+    neo4j_password: SecretStr = SecretStr("")
+    neo4j_database: str | None = None
+    neo4j_batch_size: int = 10_000
+    atc_file: Path | None = None
+    """WHO ATC CSV; user-supplied (non-commercial licence), so off unless given."""
+    hpo_dir: Path | None = None
+
+    @property
+    def embedded_path(self) -> Path:
+        if self.store == "embedded":
+            return self.home / "graph"
+        return Path(self.store)
+
+    @property
+    def is_bolt(self) -> bool:
+        return self.store.split("://", 1)[0] in {"bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc"}

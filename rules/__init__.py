@@ -1,0 +1,1 @@
+"""The medication-safety rules engine and the pharmacist-maintained rule files (YAML)."""
