@@ -56,9 +56,20 @@ def _phase_compile(store_dir: Path) -> dict[str, float]:
 
 def _run_phase(phase: str, store_dir: Path, data_dir: Path) -> dict[str, float]:
     out = subprocess.run(
-        [sys.executable, "-m", "evaluation.bench_build", "--phase", phase,
-         "--store-dir", str(store_dir), "--data-dir", str(data_dir)],
-        check=True, capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "evaluation.bench_build",
+            "--phase",
+            phase,
+            "--store-dir",
+            str(store_dir),
+            "--data-dir",
+            str(data_dir),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     )
     result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
@@ -84,12 +95,15 @@ def main() -> None:
         builds = [_run_phase("build", store_dir, args.data_dir) for _ in range(args.repeat)]
         compiles = [_run_phase("compile", store_dir, args.data_dir) for _ in range(args.repeat)]
     last = builds[-1]
-    print(f"graph: {int(last['nodes']):,} nodes, {int(last['relationships']):,} relationships, "
-          f"{int(last['rejected']):,} rows refused")
-    print(f"build   median {statistics.median(b['seconds'] for b in builds):6.1f} s   "
-          f"max {max(b['seconds'] for b in builds):6.1f} s   peak RSS {max(b['peak_rss_mib'] for b in builds):,.0f} MiB")
-    print(f"compile median {statistics.median(c['seconds'] for c in compiles):6.2f} s   "
-          f"max {max(c['seconds'] for c in compiles):6.2f} s   peak RSS {max(c['peak_rss_mib'] for c in compiles):,.0f} MiB")
+    print(
+        f"graph: {int(last['nodes']):,} nodes, {int(last['relationships']):,} relationships, "
+        f"{int(last['rejected']):,} rows refused"
+    )
+    for name, runs in (("build", builds), ("compile", compiles)):
+        seconds = [r["seconds"] for r in runs]
+        rss = max(r["peak_rss_mib"] for r in runs)
+        median = statistics.median(seconds)
+        print(f"{name:<8} median {median:6.2f} s   max {max(seconds):6.2f} s   peak RSS {rss:,.0f} MiB")
     print(f"(n={args.repeat} each, {Path('/proc/cpuinfo').read_text().count('processor')} cores)")
 
 

@@ -40,11 +40,16 @@ def _tiny_adapter() -> ListAdapter:
 
 def test_loading_twice_gives_the_same_graph(tmp_path: Path, schema: GraphSchema) -> None:
     store = EmbeddedGraphStore(tmp_path, schema)
+
+    def snapshot() -> tuple[object, ...]:
+        nodes = sorted((n.id, str(n.props)) for n in store.iter_nodes())
+        edges = sorted((e.type, e.source, e.target, str(e.props)) for e in store.iter_edges())
+        return store.node_counts(), store.relationship_counts(), nodes, edges
+
     load_graph(store, [_tiny_adapter()], schema)
-    first = (store.node_counts(), store.relationship_counts(), sorted((n.id, str(n.props)) for n in store.iter_nodes()))
+    first = snapshot()
     load_graph(store, [_tiny_adapter()], schema)
-    second = (store.node_counts(), store.relationship_counts(), sorted((n.id, str(n.props)) for n in store.iter_nodes()))
-    assert first == second
+    assert snapshot() == first
     assert store.metadata()["source.tiny"] == "1"
 
 
@@ -60,10 +65,14 @@ def test_a_source_failing_mid_load_leaves_the_previous_graph(tmp_path: Path, sch
 
 def test_refused_rows_and_unmapped_references_are_reported_not_loaded(tmp_path: Path, schema: GraphSchema) -> None:
     store = EmbeddedGraphStore(tmp_path, schema)
-    bad = ListAdapter("bad", "1", [
-        NodeRow(Label.DRUG, "RXNORM:1", {}, origin="bad:2"),
-        UnmappedReference("bad:3", "Unobtainium", "no ingredient with this name"),
-    ])
+    bad = ListAdapter(
+        "bad",
+        "1",
+        [
+            NodeRow(Label.DRUG, "RXNORM:1", {}, origin="bad:2"),
+            UnmappedReference("bad:3", "Unobtainium", "no ingredient with this name"),
+        ],
+    )
     report = load_graph(store, [_tiny_adapter(), bad], schema)
     assert [str(r) for r in report.rejected] == ["bad:2: node RXNORM:1: missing required property 'name'"]
     assert report.unmapped[0].value == "Unobtainium"
