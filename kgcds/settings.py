@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from pydantic import Field, SecretStr
@@ -14,6 +15,12 @@ def default_data_dir() -> Path:
     """``../shared/data`` beside the checkout in development; ``./data`` otherwise."""
     candidate = PROJECT_ROOT.parent / "shared" / "data"
     return candidate if candidate.is_dir() else Path.cwd() / "data"
+
+
+def default_hpo_dir() -> Path | None:
+    """The raw HPO release files ``make install`` unpacks into the virtual environment, if present."""
+    candidate = Path(sys.prefix) / "share" / "kgcds" / "hpo"
+    return candidate if (candidate / "phenotype.hpoa").is_file() else None
 
 
 class Settings(BaseSettings):
@@ -30,7 +37,8 @@ class Settings(BaseSettings):
     neo4j_batch_size: int = 10_000
     atc_file: Path | None = None
     """WHO ATC CSV; user-supplied (non-commercial licence), so off unless given."""
-    hpo_dir: Path | None = None
+    hpo_dir: Path | None = Field(default_factory=default_hpo_dir)
+    """Raw HPO release (hp.obo, phenotype.hpoa, genes_to_phenotype.txt); None loads only the hpo3 package data."""
 
     @property
     def embedded_path(self) -> Path:

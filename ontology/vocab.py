@@ -56,4 +56,5 @@ class ClassType(StrEnum):
     CHEMICAL = "chemical"
     ATC = "atc"
     ANSM_CLASS = "ansm_class"
+    ONC_DDI_CLASS = "onc_ddi_class"
     ALLERGY_GROUP = "allergy_group"

@@ -1,0 +1,1 @@
+"""Clinical knowledge the project authors itself (YAML), loaded by the adapters next to the source adapters."""

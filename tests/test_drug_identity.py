@@ -1,0 +1,137 @@
+"""Drug identity: every source's reference to one ingredient lands on one canonical Drug id."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from graph_loader.config import SourcePaths
+from graph_loader.drug_identity import DrugResolver, shared_resolver
+from ontology.drug_names import (
+    acid_salt_variants,
+    french_variants,
+    normalize_drug_name,
+    salt_stripped_candidates,
+    strip_salt,
+)
+
+
+@pytest.fixture(scope="module")
+def resolver(shared_data: Path) -> DrugResolver:
+    return shared_resolver(SourcePaths(data_dir=shared_data))
+
+
+def test_normalize_folds_case_accents_and_punctuation() -> None:
+    assert normalize_drug_name("  Abémaciclib ") == "abemaciclib"
+    assert normalize_drug_name("Insulin Isophane, Human") == "insulin isophane human"
+    assert normalize_drug_name("4-Aminobenzoic  acid") == "4 aminobenzoic acid"
+
+
+def test_salt_stripping_only_accepts_known_remainders() -> None:
+    known = {"warfarin", "doxycycline"}
+    assert strip_salt("warfarin sodium", known.__contains__) == "warfarin"
+    assert strip_salt("doxycycline hyclate monohydrate", known.__contains__) == "doxycycline"
+    assert strip_salt("sodium chloride", known.__contains__) is None
+    assert list(salt_stripped_candidates("fluconazole")) == []
+
+
+def test_french_variants_include_english_spelling() -> None:
+    assert "warfarin" in set(french_variants("warfarine"))
+    assert "folic acid" in set(french_variants("acide folique"))
+
+
+def test_warfarin_is_one_node_from_every_source(resolver: DrugResolver) -> None:
+    assert resolver.by_drugbank("DB00682") == "RXNORM:11289"
+    assert resolver.by_rxcui("11289") == "RXNORM:11289"
+    assert resolver.by_unii("5Q7ZVV76EI") == "RXNORM:11289"
+    assert resolver.by_name("Warfarin Sodium") == "RXNORM:11289"
+    assert resolver.by_rxcui("114194") == "RXNORM:11289"  # the PIN "warfarin sodium"
+    assert resolver.by_name("WARFARINE") == "RXNORM:11289"  # French spelling
+    warfarin_nodes = [
+        n.id for n in resolver.drug_nodes() if "DRUGBANK:DB00682" in n.props["xrefs"] or n.id.endswith("DB00682")
+    ]
+    assert warfarin_nodes == ["RXNORM:11289"]
+
+
+def test_a_ingredients_missing_from_rxnorm_2025_are_recovered(resolver: DrugResolver) -> None:
+    assert resolver.by_name("amoxicillin") == "RXNORM:723"
+    assert resolver.by_drugbank("DB01060") == "RXNORM:723"
+    assert resolver.by_rxcui("723") == "RXNORM:723"
+    assert resolver.by_name("aspirin") == "RXNORM:1191"
+    assert resolver.by_name("amoxicilline") == "RXNORM:723"
+
+
+def test_resolve_prefers_identifiers_over_name(resolver: DrugResolver) -> None:
+    assert resolver.resolve(name="aspirin", rxcui="11289") == "RXNORM:11289"
+    assert resolver.resolve(name="fluconazole", drugbank_id="DB99999999") == "RXNORM:4450"
+    assert resolver.resolve() is None
+
+
+def test_salt_forms_and_synonyms_resolve(resolver: DrugResolver) -> None:
+    assert resolver.by_name("metoprolol succinate") == resolver.by_name("metoprolol") is not None
+    assert resolver.by_name("doxycycline hyclate") == resolver.by_name("doxycycline") is not None
+    assert resolver.by_name("paracetamol") == resolver.by_name("acetaminophen") == "RXNORM:161"
+
+
+def test_unknown_and_ambiguous_names_resolve_to_none_with_reason(resolver: DrugResolver) -> None:
+    assert resolver.by_name("not a drug at all") is None
+    assert resolver.unresolved_reason("not a drug at all") == "unknown drug name"
+    ambiguous = resolver.ambiguous_names()
+    assert ambiguous, "the sources do share some names between ingredients"
+    name, ids = next(iter(ambiguous.items()))
+    assert len(ids) > 1
+    assert resolver.by_name(name) is None
+    assert resolver.unresolved_reason(name).startswith("ambiguous drug name")
+
+
+def test_vocabulary_is_large_and_ids_are_unique(resolver: DrugResolver) -> None:
+    nodes = list(resolver.drug_nodes())
+    ids = [n.id for n in nodes]
+    assert len(ids) == len(set(ids))
+    rxnorm = [i for i in ids if i.startswith("RXNORM:")]
+    assert len(rxnorm) >= 3000
+    # No DrugBank id is claimed by two nodes.
+    owners: dict[str, str] = {}
+    for node in nodes:
+        for xref in node.props["xrefs"]:
+            if xref.startswith("DRUGBANK:"):
+                assert owners.setdefault(xref, node.id) == node.id
+
+
+def test_resolver_skips_sources_not_supplied(shared_data: Path) -> None:
+    only_rxnorm = SourcePaths(
+        data_dir=shared_data,
+        rxnorm_products_2016=None,
+        drugcentral_identifiers=None,
+        drugbank_vocabulary=None,
+    )
+    small = DrugResolver.from_paths(only_rxnorm)
+    assert small.by_name("warfarin") == "RXNORM:11289"
+    assert small.by_name("amoxicillin") is None  # the 2025 extract lacks "A" ingredients
+    assert small.version == "rxnorm_ingredients@2025-10-06"
+
+
+def test_drugcentral_links_shared_with_prodrugs_stay_with_drugbanks_own_entry(resolver: DrugResolver) -> None:
+    # DrugCentral gives DB00295 to morphine and diamorphine, DB01238 to aripiprazole and its lauroxil ester.
+    assert resolver.by_drugbank("DB00295") == resolver.by_name("morphine") != resolver.by_name("diamorphine")
+    assert resolver.by_drugbank("DB01238") == resolver.by_name("aripiprazole") == "RXNORM:89013"
+    assert resolver.by_name("aripiprazole lauroxil") not in {None, "RXNORM:89013"}
+    assert any("DRUGBANK:DB00295" in p.value for p in resolver.build_problems())
+
+
+def test_acid_and_anion_spellings_are_one_ingredient(resolver: DrugResolver) -> None:
+    assert resolver.by_name("clavulanic acid") == resolver.by_name("clavulanate") == "RXNORM:48203"
+    assert resolver.by_drugbank("DB00766") == "RXNORM:48203"
+    assert resolver.by_name("valproic acid") == resolver.by_name("valproate") is not None
+
+
+def test_display_names_follow_rxnorm(resolver: DrugResolver) -> None:
+    assert resolver.name_of("RXNORM:161") == "acetaminophen"  # not DrugCentral's "paracetamol"
+    assert resolver.name_of("RXNORM:11289") == "warfarin"
+
+
+def test_acid_salt_variants() -> None:
+    assert list(acid_salt_variants("clavulanic acid")) == ["clavulanate"]
+    assert list(acid_salt_variants("alendronate")) == ["alendronic acid"]
+    assert list(acid_salt_variants("warfarin")) == []
