@@ -15,7 +15,7 @@ from typing import Any
 from graph_loader.report import LoadReport
 from graph_loader.rows import EdgeRow, NodeRow
 from ontology.curie import CurieError, split_curie
-from ontology.schema import GraphSchema, PropertySpec
+from ontology.schema import LIST_SEPARATOR, GraphSchema, PropertySpec
 from ontology.vocab import Label, RelType
 
 
@@ -34,6 +34,8 @@ def check_value(spec: PropertySpec, value: Any) -> str | None:
     if spec.multivalued:
         if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
             return f"{spec.name} must be a list of non-empty strings"
+        if any(LIST_SEPARATOR in v for v in value):
+            return f"{spec.name} items must not contain the control character U+001F"
         return None
     if spec.datatype == "string":
         if not isinstance(value, str):
@@ -74,17 +76,23 @@ class GraphValidator:
         self._report = report
         self._nodes: dict[str, NodeRow] = {}
         self._edges: dict[tuple[str, ...], EdgeRow] = {}
+        # Property specs per label/type, looked up once: validation runs per row, ~1M times per load.
+        owners: list[tuple[str, tuple[str, ...]]] = [(str(k), v.properties) for k, v in schema.nodes.items()]
+        owners += [(str(k), v.properties) for k, v in schema.relationships.items()]
+        self._allowed: dict[str, dict[str, PropertySpec]] = {
+            owner: {name: schema.properties[name] for name in names} for owner, names in owners
+        }
 
-    def _props_problem(
-        self, props: Mapping[str, Any], required: tuple[str, ...], allowed: tuple[str, ...]
-    ) -> str | None:
+    def _props_problem(self, props: Mapping[str, Any], required: tuple[str, ...], owner: str) -> str | None:
         for name in required:
             if name not in props:
                 return f"missing required property {name!r}"
+        allowed = self._allowed[owner]
         for name, value in props.items():
-            if name not in allowed:
+            prop = allowed.get(name)
+            if prop is None:
                 return f"property {name!r} is not in the schema for this type"
-            problem = check_value(self._schema.properties[name], value)
+            problem = check_value(prop, value)
             if problem:
                 return problem
         return None
@@ -108,7 +116,7 @@ class GraphValidator:
             )
             return
         props = _clean(row.props)
-        problem = self._props_problem(props, spec.required, spec.properties)
+        problem = self._props_problem(props, spec.required, str(row.label))
         if problem:
             self._report.reject(row.origin, "node", row.id, problem)
             return
@@ -137,7 +145,7 @@ class GraphValidator:
             self._report.reject(row.origin, "edge", ident, "self-loop: source and target are the same node")
             return
         props = _clean(row.props)
-        problem = self._props_problem(props, spec.required, spec.properties)
+        problem = self._props_problem(props, spec.required, str(row.type))
         if problem:
             self._report.reject(row.origin, "edge", ident, problem)
             return
@@ -145,7 +153,7 @@ class GraphValidator:
         if spec.symmetric and target < source:
             source, target = target, source
         edge = EdgeRow(row.type, source, target, props, row.origin)
-        key = edge.key(spec.key)
+        key = (row.type.value, source, target, *[str(props.get(p, "")) for p in spec.key])
         existing = self._edges.get(key)
         if existing is None:
             self._edges[key] = edge

@@ -24,6 +24,10 @@ SCHEMA_IRI = "https://w3id.org/kgcds/schema"
 
 Datatype = Literal["string", "float", "integer", "boolean"]
 
+LIST_SEPARATOR = "\x1f"
+"""No item of a multivalued property may contain this control character (ASCII unit
+separator): stores use it to move list columns in bulk."""
+
 _XSD_TO_DATATYPE: dict[URIRef, Datatype] = {
     XSD.string: "string",
     XSD.double: "float",

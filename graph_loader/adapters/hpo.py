@@ -77,7 +77,7 @@ class HpoFilesAdapter:
             raise FileNotFoundError(f"hpo_dir: {self._dir} lacks {', '.join(missing)}")
 
     def _origin(self, file: str, line_no: int) -> str:
-        return f"{NAME}:{file}:{line_no}"
+        return f"{self.name}:{file}:{line_no}"
 
     def rows(self) -> Iterator[Row]:
         self._check_files()
