@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from kgcds.settings import default_data_dir
 from ontology.schema import GraphSchema, load_schema
+from tests.bolt_server import BoltTarget, arcadedb_server, external_target
 
 
 @pytest.fixture(scope="session")
@@ -21,3 +23,15 @@ def shared_data() -> Path:
     if not path.is_dir():
         pytest.fail(f"shared data not found at {path}: tests need ../shared/data beside the checkout")
     return path
+
+
+# ---- Bolt server (Neo4j store tests) ----------------------------------------------
+@pytest.fixture(scope="session")
+def bolt_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BoltTarget]:
+    """A Bolt server for the session: ``KGCDS_TEST_NEO4J_URI`` if set, else ArcadeDB started on loopback."""
+    external = external_target()
+    if external is not None:
+        yield external
+        return
+    with arcadedb_server(tmp_path_factory.mktemp("arcadedb")) as target:
+        yield target

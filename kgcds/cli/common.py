@@ -47,7 +47,14 @@ def open_store(settings: Settings, schema: GraphSchema) -> GraphStore:
         except ImportError as exc:  # pragma: no cover - the module ships with the package
             raise CliError(f"the Neo4j store is not available: {exc}") from exc
         try:
-            bolt_store: GraphStore = Neo4jGraphStore.from_settings(settings, schema)
+            bolt_store: GraphStore = Neo4jGraphStore.connect(
+                settings.store,
+                schema,
+                user=settings.neo4j_user,
+                password=settings.neo4j_password.get_secret_value(),
+                database=settings.neo4j_database,
+                batch_size=settings.neo4j_batch_size,
+            )
             return bolt_store
         except StoreError as exc:
             raise CliError(str(exc)) from exc
