@@ -6,6 +6,8 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
+import polars as pl
+
 from graph_loader.adapter import SourceAdapter, source_tag
 from graph_loader.report import LoadReport, SourceReport, UnmappedReference
 from graph_loader.rows import EdgeRow, NodeRow
@@ -45,7 +47,7 @@ def build_graph(
                     report.unmapped.append(row)
                 if progress is not None and count % 5000 == 0:
                     progress(adapter.name, count)
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, pl.exceptions.PolarsError) as exc:
             raise LoadError(f"source {source_tag(adapter)} could not be read: {exc}") from exc
         src.seconds = time.perf_counter() - started
         report.sources[adapter.name] = src

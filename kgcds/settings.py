@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -39,6 +39,12 @@ class Settings(BaseSettings):
     """WHO ATC CSV; user-supplied (non-commercial licence), so off unless given."""
     hpo_dir: Path | None = Field(default_factory=default_hpo_dir)
     """Raw HPO release (hp.obo, phenotype.hpoa, genes_to_phenotype.txt); None loads only the hpo3 package data."""
+
+    @field_validator("hpo_dir", "atc_file", mode="before")
+    @classmethod
+    def _empty_means_unset(cls, value: object) -> object:
+        # KGCDS_HPO_DIR= (empty) switches the optional source off rather than naming the cwd.
+        return None if value == "" else value
 
     @property
     def embedded_path(self) -> Path:

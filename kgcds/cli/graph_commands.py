@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import click
+import polars as pl
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -68,7 +69,10 @@ def load_command(
         raise CliError(f"--data-dir: {settings.data_dir} is not a directory")
     schema = load_schema()
     paths = SourcePaths(data_dir=settings.data_dir, atc=settings.atc_file, hpo_dir=settings.hpo_dir)
-    adapters = default_adapters(paths)
+    try:
+        adapters = default_adapters(paths)
+    except (OSError, ValueError, pl.exceptions.PolarsError) as exc:
+        raise CliError(f"cannot read the sources under --data-dir {settings.data_dir}: {exc}") from exc
     target = open_store(settings, schema)
     progress = Progress(
         SpinnerColumn(),
