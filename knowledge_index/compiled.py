@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from graph_store.contract import GraphStore, StoreError
 from knowledge_index.drug_classes import DrugClassIndex
 from knowledge_index.drug_lexicon import build_drug_lexicon
+from knowledge_index.frame_cache import FrameCachingStore
 from knowledge_index.hierarchy import Hierarchy
 from knowledge_index.interactions import InteractionIndex
 from ontology.condition_codes import ConditionCodeMapper
@@ -63,6 +64,7 @@ def _condition_mapper(store: GraphStore, schema: GraphSchema) -> ConditionCodeMa
 def compile_index(store: GraphStore, schema: GraphSchema | None = None) -> KnowledgeIndex:
     """Read the store once and build every lookup structure the engine and API need."""
     schema = schema or load_schema()
+    store = FrameCachingStore(store)
     if not store.node_counts():
         raise EmptyGraphError(f"{store.description} holds no graph: run `kgcds load` first")
     timings: dict[str, float] = {}
@@ -88,8 +90,10 @@ def compile_index(store: GraphStore, schema: GraphSchema | None = None) -> Knowl
     class_h = Hierarchy.from_store(store, Label.DRUG_CLASS)
     timed("hierarchies", t)
     LOG.info("compiled knowledge index from %s: %s", store.description, timings)
+    metadata = dict(store.metadata())
+    store.close()
     return KnowledgeIndex(
-        metadata=dict(store.metadata()),
+        metadata=metadata,
         drug_lexicon=lexicon,
         drug_classes=classes,
         interactions=interactions,
