@@ -1,0 +1,167 @@
+"""The HTTP handlers: discovery, the hook calls, feedback and health. Thin: all work is in ``services``.
+
+Handlers take the raw body: decoding bytes straight into msgspec structs is about twice as fast as
+letting the framework inject a model, and the hook call is the hot path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import httpx
+import msgspec
+from litestar import Request, Response, get, post
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import FromPath
+from litestar.types import ControllerRouterHandler
+
+from cds_api.cards import CardsResponse
+from cds_api.errors import FHIR_JSON, OperationOutcome, Unprocessable, decode_body
+from cds_api.feedback_store import FeedbackRecord, FeedbackStore, UnknownCard
+from cds_api.fhir_context import parse_fhir_datetime
+from cds_api.fhir_models import FeedbackItem, FeedbackRequest
+from cds_api.prefetch import FhirFetcher, gather_record
+from cds_api.security import JwtVerifier
+from cds_api.services import DiscoveryResponse, Screening, ServiceDefinition
+from cds_api.settings import ApiSettings
+
+JSON = "application/json"
+
+
+@dataclass(slots=True)
+class AppResources:
+    """What the handlers share. The feedback store opens at start-up (it touches the disk)."""
+
+    settings: ApiSettings
+    screening: Screening
+    verifier: JwtVerifier | None
+    fetcher: FhirFetcher
+    http_client: httpx.AsyncClient
+    owns_http_client: bool
+    clock: Callable[[], datetime]
+    feedback_store: FeedbackStore | None = None
+    discovery: bytes = b""
+    feedback_decoder: msgspec.json.Decoder[FeedbackRequest] = field(
+        default_factory=lambda: msgspec.json.Decoder(FeedbackRequest)
+    )
+
+    def feedback(self) -> FeedbackStore:
+        if self.feedback_store is None:
+            raise RuntimeError("the feedback store is opened at application start-up")
+        return self.feedback_store
+
+    def endpoint_url(self, request: Request[Any, Any, Any], service_id: str) -> str:
+        """The URL the JWT ``aud`` must carry: this service's endpoint as the client addresses it."""
+        if self.settings.public_base_url:
+            base = self.settings.public_base_url.rstrip("/")
+        else:
+            base = f"{request.url.scheme}://{request.url.netloc}"
+        return f"{base}/cds-services/{service_id}"
+
+    async def authenticate(self, request: Request[Any, Any, Any], service_id: str) -> None:
+        if self.verifier is not None:
+            await self.verifier.verify(request.headers.get("authorization"), self.endpoint_url(request, service_id))
+
+
+def _outcome(description: str) -> ResponseSpec:
+    return ResponseSpec(OperationOutcome, description=description, media_type=FHIR_JSON)
+
+
+# Handlers return pre-encoded bytes (the fast path), so the response shapes are declared here for OpenAPI.
+CALL_RESPONSES: dict[int, ResponseSpec] = {
+    200: ResponseSpec(CardsResponse, description="Cards, as CDS Hooks 2.0 defines them"),
+    400: _outcome("The body is not JSON"),
+    401: _outcome("Missing or invalid JWT bearer"),
+    404: _outcome("No such service"),
+    412: _outcome("Required data neither prefetched nor fetchable from fhirServer"),
+    422: _outcome("A hook, context field or FHIR resource that is not what the service requires"),
+}
+
+
+def build_routes(resources: AppResources) -> list[ControllerRouterHandler]:
+    screening = resources.screening
+
+    @get(
+        "/cds-services",
+        sync_to_thread=False,
+        summary="CDS Hooks discovery",
+        tags=["CDS Hooks"],
+        responses={200: ResponseSpec(DiscoveryResponse, description="The services this server offers")},
+    )
+    def discovery() -> Response[bytes]:
+        return Response(resources.discovery, media_type=JSON)
+
+    @post(
+        "/cds-services/{service_id:str}",
+        summary="Call a medication-safety service (order-select, order-sign, medication-prescribe)",
+        description="Body: a CDS Hooks request. Answer: {cards: [...]} as CDS Hooks 2.0 defines them.",
+        tags=["CDS Hooks"],
+        security=[{"cdsHooksJwt": []}],
+        status_code=200,
+        responses=CALL_RESPONSES,
+    )
+    async def call_service(request: Request[Any, Any, Any], service_id: FromPath[str]) -> Response[bytes]:
+        service = screening.service(service_id)
+        await resources.authenticate(request, service_id)
+        hook_request = screening.decode(service, await request.body())
+        record = await gather_record(hook_request, service.prefetch, resources.fetcher)
+        now = resources.clock()
+        result = screening.screen(hook_request, record, now)
+        if result.issued:
+            resources.feedback().record_issued(service_id, result.issued, now)
+        return Response(result.body, media_type=JSON)
+
+    @post(
+        "/cds-services/{service_id:str}/feedback",
+        summary="Feedback on cards: accepted or overridden, with the reason",
+        tags=["CDS Hooks"],
+        security=[{"cdsHooksJwt": []}],
+        status_code=200,
+        responses={code: spec for code, spec in CALL_RESPONSES.items() if code != 200},
+    )
+    async def feedback(request: Request[Any, Any, Any], service_id: FromPath[str]) -> Response[bytes]:
+        service = screening.service(service_id)
+        await resources.authenticate(request, service_id)
+        body = decode_body(resources.feedback_decoder, await request.body())
+        records = [_feedback_record(service, i, item) for i, item in enumerate(body.feedback)]
+        store = resources.feedback()
+        try:
+            await asyncio.to_thread(store.record_feedback, records, resources.clock())
+        except UnknownCard as exc:
+            index = next(i for i, r in enumerate(records) if r.card_uuid == exc.args[0])
+            raise Unprocessable(
+                f"feedback[{index}].card: no card {exc.args[0]!r} was issued by {service_id}", f"feedback[{index}].card"
+            ) from exc
+        return Response(b"", status_code=200, media_type=JSON)
+
+    @get("/health", sync_to_thread=False, summary="Liveness", tags=["Operations"])
+    def health() -> Response[bytes]:
+        return Response(b'{"status":"ok"}', media_type=JSON)
+
+    return [discovery, call_service, feedback, health]
+
+
+def _feedback_record(service: ServiceDefinition, index: int, item: FeedbackItem) -> FeedbackRecord:
+    where = f"feedback[{index}]"
+    if item.outcome not in ("accepted", "overridden"):
+        raise Unprocessable(f"{where}.outcome: must be 'accepted' or 'overridden'", f"{where}.outcome")
+    when = parse_fhir_datetime(item.outcomeTimestamp)
+    if when is None:
+        raise Unprocessable(f"{where}.outcomeTimestamp: not an ISO 8601 instant", f"{where}.outcomeTimestamp")
+    reason = item.overrideReason.reason if item.overrideReason is not None else None
+    if reason is not None and item.outcome != "overridden":
+        raise Unprocessable(f"{where}.overrideReason: only an overridden card has one", f"{where}.overrideReason")
+    return FeedbackRecord(
+        card_uuid=item.card,
+        service_id=service.id,
+        outcome=item.outcome,
+        outcome_time=when,
+        override_reason_system=reason.system if reason else None,
+        override_reason_code=reason.code if reason else None,
+        override_reason_display=reason.display if reason else None,
+        accepted_suggestions=len(item.acceptedSuggestions),
+    )

@@ -1,0 +1,101 @@
+"""The production :class:`~cds_api.terminology.Terminology`: the compiled drug lexicon and allergy groups.
+
+Drug codes and names go through :func:`ontology.drug_normalizer.normalize_drug`; allergy records
+naming a whole group ("Penicillins", or an ``ALLERGYGROUP:`` code) resolve to the group's class id
+from the allergy index. Resolutions are memoised per (codes, text): an EHR sends the same few
+hundred products over and over, and the hot path should not re-parse display texts.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from cds_api.terminology import DrugResolution
+from knowledge_index.allergy import AllergyIndex
+from ontology.condition_codes import ConditionCodeMapper
+from ontology.curie import CodeSystemMap, CurieError
+from ontology.drug_normalizer import DrugLexicon, MatchType, normalize_drug
+
+EXACT_MATCHES = frozenset({MatchType.INGREDIENT_CODE, MatchType.PRODUCT_CODE})
+MEMO_LIMIT = 50_000
+_WORD = re.compile(r"[a-z]+")
+
+
+@dataclass(slots=True)
+class LexiconTerminology:
+    lexicon: DrugLexicon
+    allergy_index: AllergyIndex
+    codes: CodeSystemMap
+    condition_mapper: ConditionCodeMapper | None = None
+    _group_by_word: dict[str, str] = field(default_factory=dict)
+    _memo: dict[tuple[tuple[str, ...], str | None], DrugResolution] = field(default_factory=dict)
+    _condition_memo: dict[tuple[str, ...], tuple[str, ...]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # "penicillin" and "penicillins" both name the penicillin group; only single-word names are
+        # matched by word so "allergy to penicillin" finds it and "amoxicillin" does not.
+        for group_id, name in self.allergy_index.group_names.items():
+            words = _WORD.findall(name.lower())
+            if len(words) == 1:
+                self._group_by_word.setdefault(words[0], group_id)
+                self._group_by_word.setdefault(words[0] + "s", group_id)
+
+    def resolve_drug(self, codes: Sequence[str], text: str | None) -> DrugResolution:
+        key = (tuple(codes), text)
+        cached = self._memo.get(key)
+        if cached is None:
+            cached = self._resolve(codes, text)
+            if len(self._memo) >= MEMO_LIMIT:
+                self._memo.clear()
+            self._memo[key] = cached
+        return cached
+
+    def _resolve(self, codes: Sequence[str], text: str | None) -> DrugResolution:
+        class_ids = tuple(dict.fromkeys(c for c in codes if c in self.allergy_index.group_names))
+        reasons: list[str] = []
+        for code in codes:
+            if code in self.allergy_index.group_names:
+                continue
+            match = normalize_drug(self.lexicon, text, code)
+            if match.mapped:
+                note = None if match.match_type in EXACT_MATCHES else f"by {match.match_type.value.replace('_', ' ')}"
+                return DrugResolution(tuple(ref.id for ref in match.ingredients), class_ids, note)
+            if match.reason:
+                reasons.append(match.reason)
+        if not codes and text:
+            match = normalize_drug(self.lexicon, text)
+            if match.mapped:
+                return DrugResolution(
+                    tuple(ref.id for ref in match.ingredients), class_ids, f"by {match.match_type.value}"
+                )
+            if match.reason:
+                reasons.append(match.reason)
+        if not class_ids and text:
+            class_ids = tuple(
+                dict.fromkeys(g for w in _WORD.findall(text.lower()) if (g := self._group_by_word.get(w)) is not None)
+            )
+        return DrugResolution((), class_ids, "; ".join(reasons) or ("by class name" if class_ids else "not recognised"))
+
+    def condition_codes(self, codes: Sequence[str]) -> tuple[str, ...]:
+        key = tuple(codes)
+        cached = self._condition_memo.get(key)
+        if cached is None:
+            cached = self._condition_codes(key)
+            if len(self._condition_memo) >= MEMO_LIMIT:
+                self._condition_memo.clear()
+            self._condition_memo[key] = cached
+        return cached
+
+    def _condition_codes(self, codes: tuple[str, ...]) -> tuple[str, ...]:
+        if self.condition_mapper is None:
+            return codes
+        expanded = list(codes)
+        for curie in codes:
+            try:
+                system, code = self.codes.to_fhir(curie)
+            except CurieError:
+                continue
+            expanded.extend(self.condition_mapper.map_coding(system, code).curies)
+        return tuple(dict.fromkeys(expanded))

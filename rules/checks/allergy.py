@@ -1,0 +1,148 @@
+"""Check 2: allergy by same ingredient, same allergy group, or a cross-reacting group.
+
+A refuted or entered-in-error allergy never alerts; an inactive or resolved one neither.
+High criticality raises the severity one tier.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from knowledge_index.allergy import CrossReaction
+from ontology.vocab import Severity
+from rules.context import EvalContext, finding, remove_suggestion
+from rules.findings import SEVERITY_RANK, Finding
+from rules.patient import AllergyEntry, MedicationEntry
+from rules.ruleset import BUILTIN_VERSION
+from rules.sources import dataset_version
+
+SILENT_VERIFICATION = frozenset({"refuted", "entered-in-error"})
+SILENT_CLINICAL = frozenset({"inactive", "resolved"})
+_CROSS_RISK_SEVERITY = {"high": Severity.MAJOR, "moderate": Severity.MODERATE, "low": Severity.MINOR}
+ALLERGY_DATASET = "kgcds_allergy_groups@1"
+
+
+@dataclass(frozen=True, slots=True)
+class _Hit:
+    rule_id: str
+    severity: Severity
+    ingredient: str
+    why: str
+    dataset: str
+    cross: CrossReaction | None = None
+
+
+def _raise(severity: Severity) -> Severity:
+    return list(Severity)[max(SEVERITY_RANK[severity] - 1, 0)]
+
+
+def alerting(allergy: AllergyEntry) -> bool:
+    return allergy.verification_status not in SILENT_VERIFICATION and allergy.clinical_status not in SILENT_CLINICAL
+
+
+def check(ctx: EvalContext) -> list[Finding]:
+    out: list[Finding] = []
+    allergies = [a for a in ctx.patient.allergies if alerting(a)]
+    if not allergies:
+        return out
+    index = ctx.knowledge.allergy
+    for draft in ctx.patient.drafts:
+        for allergy in allergies:
+            allergy_groups = set(allergy.class_ids)
+            for ingredient in allergy.ingredient_ids:
+                allergy_groups |= index.groups_of(ingredient)
+            hits: list[_Hit] = []
+            for ingredient in draft.ingredient_ids:
+                hits.extend(_hits(ctx, ingredient, allergy, allergy_groups))
+            hits = [h for h in hits if ctx.ruleset.builtin(h.rule_id).enabled]
+            if hits:
+                out.append(_finding(ctx, draft, allergy, hits))
+    return out
+
+
+def _hits(ctx: EvalContext, ingredient: str, allergy: AllergyEntry, allergy_groups: set[str]) -> list[_Hit]:
+    index = ctx.knowledge.allergy
+    name = ctx.name(ingredient)
+    hits: list[_Hit] = []
+    if ingredient in allergy.ingredient_ids:
+        hits.append(
+            _Hit(
+                "kgcds.allergy.ingredient",
+                Severity.CONTRAINDICATED,
+                ingredient,
+                f"{name} is the substance recorded in the allergy",
+                ALLERGY_DATASET,
+            )
+        )
+    draft_groups = index.groups_of(ingredient) | (ctx.classes_of(ingredient) & set(allergy.class_ids))
+    for group in sorted(draft_groups & allergy_groups):
+        hits.append(
+            _Hit(
+                "kgcds.allergy.group",
+                Severity.MAJOR,
+                ingredient,
+                f"{name} belongs to the {index.name_of(group)} group, like the recorded allergy",
+                index.membership_source.get(group, ALLERGY_DATASET),
+            )
+        )
+    for group in sorted(draft_groups - allergy_groups):
+        for cross in index.cross_reactions.get(group, ()):
+            if cross.to_group in allergy_groups:
+                hits.append(
+                    _Hit(
+                        "kgcds.allergy.cross-sensitivity",
+                        _CROSS_RISK_SEVERITY.get(cross.risk, Severity.MINOR),
+                        ingredient,
+                        f"{name} is a {index.name_of(group)}; {index.name_of(cross.to_group)} allergy "
+                        f"cross-reacts with it ({cross.risk} risk)",
+                        cross.source,
+                        cross,
+                    )
+                )
+    return hits
+
+
+def _finding(ctx: EvalContext, draft: MedicationEntry, allergy: AllergyEntry, hits: list[_Hit]) -> Finding:
+    worst = min(hits, key=lambda h: SEVERITY_RANK[h.severity])
+    setting = ctx.ruleset.builtin(worst.rule_id)
+    severity = setting.severity or worst.severity
+    if allergy.criticality == "high" and setting.severity is None:
+        severity = _raise(severity)
+    status = allergy.verification_status or "unverified"
+    lines = [
+        f"**{draft.display}** (draft) and the recorded allergy **{allergy.display}** "
+        f"(criticality {allergy.criticality or 'not stated'}, {status}).",
+        "",
+        "**Why for this patient:** " + "; ".join(dict.fromkeys(h.why for h in hits)) + ".",
+    ]
+    cross = worst.cross
+    if cross and cross.description:
+        lines += ["", f"**Cross-sensitivity:** {cross.description}"]
+    management = (
+        "Avoid unless the allergy history is clarified; if needed, give under supervision with a graded challenge."
+        if worst.rule_id == "kgcds.allergy.cross-sensitivity"
+        else "Do not give; choose an agent from an unrelated class."
+    )
+    lines += ["", f"**Management:** {management}", "", f"**Evidence:** allergy groups ({worst.dataset})."]
+    kind_word = {"kgcds.allergy.ingredient": "allergy", "kgcds.allergy.group": "allergy group"}.get(
+        worst.rule_id, "possible cross-sensitivity"
+    )
+    return finding(
+        rule_id=worst.rule_id,
+        rule_version=BUILTIN_VERSION,
+        kind="allergy",
+        severity=severity,
+        interruptive=setting.interruptive if setting.interruptive is not None else True,
+        draft=draft,
+        other_ref=allergy.ref,
+        summary=f"{ctx.name(worst.ingredient).capitalize()}: {kind_word} — patient has {allergy.display}",
+        detail="\n".join(lines),
+        management=management,
+        source_label="kgcds allergy and cross-sensitivity groups",
+        source_url=None,
+        source_dataset=worst.dataset,
+        source_version=dataset_version(worst.dataset),
+        references=cross.references if cross else (),
+        suggestions=(remove_suggestion(draft), *ctx.alternatives(worst.ingredient)),
+        dedupe_key=("allergy", draft.ref, allergy.ref),
+    )

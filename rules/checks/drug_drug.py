@@ -1,0 +1,243 @@
+"""Check 1: drug-drug interactions, ingredient- and class-level, one finding per pair of orders."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from ontology.vocab import Severity
+from rules.context import EvalContext, finding, remove_suggestion
+from rules.findings import SEVERITY_RANK, Finding
+from rules.knowledge import InteractionFact
+from rules.patient import MedicationEntry
+from rules.ruleset import BUILTIN_VERSION, CompiledRule
+from rules.sources import dataset_version, label_for
+
+RULE_ID = "kgcds.drug-drug"
+
+
+@dataclass(frozen=True, slots=True)
+class _RuleHit:
+    rule: CompiledRule
+    draft_ingredient: str
+    other_ingredient: str
+    matched_drug: str
+    """The ingredient on the rule's ``match`` side: ``{drug}`` in its texts (may be the other order's)."""
+    matched_with: str
+    """The ingredient on the ``with_drug`` side: ``{other}``."""
+
+
+def check(ctx: EvalContext) -> list[Finding]:
+    out: list[Finding] = []
+    setting = ctx.ruleset.builtin(RULE_ID)
+    for index, draft in enumerate(ctx.patient.drafts):
+        sides = [(a, ctx.classes_of(a)) for a in draft.ingredient_ids]
+        partners = [ctx.interactions_of(a) for a in draft.ingredient_ids]
+        rules_of = [ctx.ruleset.drug_drug_candidates(a, classes_a) for a, classes_a in sides]
+        for other, role in ctx.others_for(index):
+            if other.ref == draft.ref:
+                continue
+            facts: list[tuple[str, str, InteractionFact]] = []
+            hits: list[_RuleHit] = []
+            for (a, classes_a), rules_a, partners_a in zip(sides, rules_of, partners, strict=True):
+                for b in other.ingredient_ids:
+                    if a == b:
+                        continue  # same ingredient twice is duplicate therapy, not an interaction
+                    if setting.enabled:
+                        facts.extend((a, b, f) for f in partners_a.interactions_with(b))
+                    classes_b = ctx.classes_of(b)
+                    for rule in rules_a:
+                        assert rule.with_drug is not None  # drug-drug index only holds such rules
+                        forward = rule.match.matches(a, classes_a) and rule.with_drug.matches(b, classes_b)
+                        backward = rule.with_drug.matches(a, classes_a) and rule.match.matches(b, classes_b)
+                        if forward:
+                            hits.append(_RuleHit(rule, a, b, a, b))
+                        elif backward:
+                            hits.append(_RuleHit(rule, a, b, b, a))
+            if facts or hits:
+                out.append(_pair_finding(ctx, draft, other, role, facts, hits))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Verdict:
+    """What the card rests on: the winning pharmacist rule or the worst source statement."""
+
+    rule_id: str
+    rule_version: str
+    severity: Severity
+    interruptive: bool
+    draft_ingredient: str
+    summary: str
+    management: str | None
+    label: str
+    url: str | None
+    datasets: list[str]
+
+
+def _decide(ctx: EvalContext, facts: list[tuple[str, str, InteractionFact]], hits: list[_RuleHit]) -> _Verdict:
+    setting = ctx.ruleset.builtin(RULE_ID)
+    worst_rule = min(hits, key=lambda h: SEVERITY_RANK[h.rule.severity], default=None)
+    worst_fact = min(facts, key=lambda f: SEVERITY_RANK[f[2].severity], default=None)
+    fact_severity = setting.severity or (worst_fact[2].severity if worst_fact else None)
+    sources = sorted({f.source for _, _, f in facts})
+    # A pharmacist rule wins ties: it is the site's reading of the evidence.
+    if worst_rule is not None and (
+        fact_severity is None or SEVERITY_RANK[worst_rule.rule.severity] <= SEVERITY_RANK[fact_severity]
+    ):
+        rule = worst_rule.rule
+        names = _Values(drug=ctx.name(worst_rule.matched_drug), other=ctx.name(worst_rule.matched_with))
+        return _Verdict(
+            rule_id=rule.id,
+            rule_version=rule.rule.version,
+            severity=rule.severity,
+            interruptive=rule.interruptive,
+            draft_ingredient=worst_rule.draft_ingredient,
+            summary=rule.rule.summary.format_map(names),
+            management=rule.rule.management,
+            label=rule.rule.source.label,
+            url=rule.rule.source.url,
+            datasets=[rule.rule.source.dataset, *sources],
+        )
+    assert worst_fact is not None and fact_severity is not None
+    a, b, fact = worst_fact
+    interruptive = (
+        setting.interruptive if setting.interruptive is not None else any(f.interruptive for _, _, f in facts)
+    )
+    # Every source says "show passively" (ONC non-interruptive): keep it at the info tier.
+    severity = Severity.MINOR if not interruptive and setting.severity is None else fact_severity
+    label, url = label_for(fact.source)
+    if len(sources) > 1:
+        label = "; ".join(_unique(label_for(s)[0] for s in sources))
+    return _Verdict(
+        rule_id=RULE_ID,
+        rule_version=BUILTIN_VERSION,
+        severity=severity,
+        interruptive=interruptive,
+        draft_ingredient=a,
+        summary=f"{ctx.name(a).capitalize()} + {ctx.name(b)}: {severity.value} interaction",
+        management=fact.management or next((f.management for _, _, f in facts if f.management), None),
+        label=label,
+        url=url,
+        datasets=sources,
+    )
+
+
+def _pair_finding(
+    ctx: EvalContext,
+    draft: MedicationEntry,
+    other: MedicationEntry,
+    role: str,
+    facts: list[tuple[str, str, InteractionFact]],
+    hits: list[_RuleHit],
+) -> Finding:
+    superseding = [h for h in hits if h.rule.rule.supersedes_index]
+    if superseding:
+        facts, hits = [], superseding
+    verdict = _decide(ctx, facts, hits)
+    # Worst first, so the card leads with what matters; lesser statements stay in the evidence line.
+    facts = sorted(facts, key=lambda item: SEVERITY_RANK[item[2].severity])
+    references = tuple(_unique(r for _, _, f in facts for r in f.references)) + tuple(
+        _unique(r for h in hits for r in h.rule.rule.references)
+    )
+    suggestions = (remove_suggestion(draft), *ctx.alternatives(verdict.draft_ingredient))
+    return finding(
+        rule_id=verdict.rule_id,
+        rule_version=verdict.rule_version,
+        kind="drug-drug",
+        severity=verdict.severity,
+        interruptive=verdict.interruptive,
+        draft=draft,
+        other_ref=other.ref,
+        summary=verdict.summary,
+        detail="\n".join(_detail_lines(ctx, draft, other, role, facts, hits, verdict)),
+        management=verdict.management,
+        source_label=verdict.label,
+        source_url=verdict.url,
+        source_dataset="; ".join(_unique(verdict.datasets)),
+        source_version="; ".join(_unique(dataset_version(d) for d in verdict.datasets)),
+        references=references,
+        suggestions=suggestions,
+        dedupe_key=("pair", *sorted((draft.ref, other.ref))),
+    )
+
+
+def _detail_lines(
+    ctx: EvalContext,
+    draft: MedicationEntry,
+    other: MedicationEntry,
+    role: str,
+    facts: list[tuple[str, str, InteractionFact]],
+    hits: list[_RuleHit],
+    verdict: _Verdict,
+) -> list[str]:
+    descriptions = _unique(f.description for _, _, f in facts)[:3]
+    told = " ".join(descriptions)
+    # Some sources repeat the mechanism inside the description; say it once.
+    mechanisms = [m for m in _unique(f.mechanism for _, _, f in facts[:3]) if m not in told]
+    why = [_matched_text(ctx, a, b, f) for a, b, f in facts[:4]]
+    why += [f"pharmacist rule `{h.rule.id}` ({h.rule.rule.title})" for h in hits]
+    where = "also being ordered" if role == "another draft order" else "on the active medication list"
+    lines = [
+        f"**{draft.display}** (draft) with **{other.display}** ({role}): **{verdict.severity.value}** interaction.",
+        "",
+        f"**Why for this patient:** {other.display} is {where}; " + "; ".join(why),
+    ]
+    if hits:
+        lines += ["", *_unique(_fill_detail(ctx, h) for h in hits)]
+    if descriptions:
+        lines += ["", "**What happens:** " + " ".join(descriptions)]
+    if mechanisms:
+        lines += ["", "**Mechanism:** " + " ".join(mechanisms)]
+    if verdict.management:
+        lines += ["", f"**Management:** {verdict.management}"]
+    evidence = [_evidence(f) for _, _, f in _by_source(facts)] + _unique(h.rule.rule.source.label for h in hits)
+    lines += ["", "**Evidence:** " + "; ".join(evidence)]
+    return lines
+
+
+def _matched_text(ctx: EvalContext, a: str, b: str, fact: InteractionFact) -> str:
+    def side(ingredient: str, matched: str) -> str:
+        if matched == ingredient:
+            return ctx.name(ingredient)
+        return f"{ctx.name(ingredient)} (as a member of {ctx.knowledge.class_name(matched)})"
+
+    # ``matched_a`` belongs to whichever of a/b the fact was looked up with first.
+    return f"{side(a, fact.matched_a)} × {side(b, fact.matched_b)} per {label_for(fact.source)[0]}"
+
+
+def _fill_detail(ctx: EvalContext, hit: _RuleHit) -> str:
+    return hit.rule.rule.detail.format_map(_Values(drug=ctx.name(hit.matched_drug), other=ctx.name(hit.matched_with)))
+
+
+class _Values(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return "?"
+
+
+def _evidence(fact: InteractionFact) -> str:
+    label = label_for(fact.source)[0]
+    stated = f", as stated: {_clip(fact.source_severity, 100)}" if fact.source_severity else ""
+    passive = "" if fact.interruptive else ", non-interruptive"
+    return f"{label} ({fact.source}{stated}{passive})"
+
+
+def _by_source(facts: list[tuple[str, str, InteractionFact]]) -> list[tuple[str, str, InteractionFact]]:
+    best: dict[str, tuple[str, str, InteractionFact]] = {}
+    for item in facts:
+        current = best.get(item[2].source)
+        if current is None or SEVERITY_RANK[item[2].severity] < SEVERITY_RANK[current[2].severity]:
+            best[item[2].source] = item
+    return [best[k] for k in sorted(best)]
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _unique(items: Iterable[str | None]) -> list[str]:
+    seen: dict[str, None] = {}
+    for item in items:
+        if item:
+            seen.setdefault(item, None)
+    return list(seen)

@@ -1,0 +1,100 @@
+"""Check 5: duplicate therapy — the same ingredient, or two drugs of one therapeutic class.
+
+Only classes that mean "does the same job" count: FDA Established Pharmacologic Classes
+and ATC level 4 (chemical/therapeutic subgroup, e.g. C09AA ACE inhibitors). Mechanism,
+physiologic-effect and chemical-structure classes are left out: they pair drugs that
+merely share a CYP enzyme or a ring system, which would be noise.
+"""
+
+from __future__ import annotations
+
+from ontology.vocab import Severity
+from rules.context import EvalContext, finding, remove_suggestion
+from rules.findings import Finding
+from rules.patient import MedicationEntry
+from rules.ruleset import BUILTIN_VERSION
+
+SAME_INGREDIENT = "kgcds.duplicate.ingredient"
+SAME_CLASS = "kgcds.duplicate.class"
+
+
+def therapeutic_classes(ctx: EvalContext, ingredient: str) -> frozenset[str]:
+    return ctx.knowledge.therapeutic_classes.get(ingredient, frozenset())
+
+
+def check(ctx: EvalContext) -> list[Finding]:
+    out: list[Finding] = []
+    same_ingredient = ctx.ruleset.builtin(SAME_INGREDIENT)
+    same_class = ctx.ruleset.builtin(SAME_CLASS)
+    for index, draft in enumerate(ctx.patient.drafts):
+        draft_ings = set(draft.ingredient_ids)
+        for other, role in ctx.others_for(index):
+            if other.ref == draft.ref or not other.ingredient_ids:
+                continue
+            shared = sorted(draft_ings & set(other.ingredient_ids))
+            if shared and same_ingredient.enabled:
+                out.append(_finding(ctx, draft, other, role, SAME_INGREDIENT, shared[0], None))
+                continue
+            if not same_class.enabled:
+                continue
+            other_classes: set[str] = set()
+            for ingredient in other.ingredient_ids:
+                other_classes |= therapeutic_classes(ctx, ingredient)
+            for ingredient in draft.ingredient_ids:
+                common = therapeutic_classes(ctx, ingredient) & other_classes
+                if common:
+                    out.append(_finding(ctx, draft, other, role, SAME_CLASS, ingredient, min(common)))
+                    break
+    return out
+
+
+def _finding(
+    ctx: EvalContext,
+    draft: MedicationEntry,
+    other: MedicationEntry,
+    role: str,
+    rule_id: str,
+    ingredient: str,
+    class_id: str | None,
+) -> Finding:
+    setting = ctx.ruleset.builtin(rule_id)
+    severity = setting.severity or Severity.MODERATE
+    name = ctx.name(ingredient)
+    if class_id is None:
+        summary = f"Duplicate {name}: already ordered as {other.display}"
+        why = f"{name} is also in {other.display} ({role})"
+    else:
+        class_name = ctx.knowledge.class_name(class_id)
+        summary = f"Duplicate therapy: {name} and {other.display} are both {class_name}"
+        why = f"{name} and {other.display} ({role}) are both in the class {class_name} ({class_id})"
+    management = "Confirm both are intended (e.g. a switch or a dose change); otherwise cancel one."
+    detail = "\n".join(
+        [
+            f"**{draft.display}** (draft) duplicates **{other.display}**.",
+            "",
+            f"**Why for this patient:** {why}.",
+            "",
+            f"**Management:** {management}",
+            "",
+            "**Evidence:** STOPP v2 A3 (any duplicate drug class prescription); class from the knowledge graph.",
+        ]
+    )
+    return finding(
+        rule_id=rule_id,
+        rule_version=BUILTIN_VERSION,
+        kind="duplicate-therapy",
+        severity=severity,
+        interruptive=setting.interruptive if setting.interruptive is not None else True,
+        draft=draft,
+        other_ref=other.ref,
+        summary=summary,
+        detail=detail,
+        management=management,
+        source_label="kgcds duplicate-therapy check (after STOPP v2 A3)",
+        source_url=None,
+        source_dataset="kgcds_duplicate_therapy@1",
+        source_version="1",
+        references=("O'Mahony D, et al. STOPP/START criteria version 2. Age Ageing 2015;44:213-8.",),
+        suggestions=(remove_suggestion(draft),),
+        dedupe_key=("pair", *sorted((draft.ref, other.ref))),
+    )

@@ -1,0 +1,72 @@
+"""The engine contract the API codes against, and the concrete rules engine."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from rules.checks import allergy, conditional, drug_drug, duplicate, pgx
+from rules.context import EvalContext
+from rules.findings import SEVERITY_RANK, Finding
+from rules.knowledge import DrugInteractions, EngineKnowledge
+from rules.patient import PatientContext
+from rules.ruleset import RuleSet
+
+
+class Engine(Protocol):
+    def evaluate(self, patient: PatientContext, now: datetime) -> list[Finding]: ...
+
+
+_CHECKS = (drug_drug.check, allergy.check, conditional.check, duplicate.check, pgx.check)
+
+
+class RulesEngine:
+    """Pure evaluation over compiled knowledge and a validated rule set (no store, no I/O)."""
+
+    def __init__(self, knowledge: EngineKnowledge, ruleset: RuleSet) -> None:
+        self._knowledge = knowledge
+        self._ruleset = ruleset
+        # Patient-independent, so safe to keep across evaluations; bounded by the number of drugs.
+        self._candidates: dict[str, tuple[str, ...]] = {}
+        self._partners: dict[str, DrugInteractions] = {}
+
+    @property
+    def ruleset(self) -> RuleSet:
+        return self._ruleset
+
+    def evaluate(self, patient: PatientContext, now: datetime) -> list[Finding]:
+        ctx = EvalContext(
+            patient, now, self._knowledge, self._ruleset, self._alternative_candidates, self._interactions_of
+        )
+        findings: list[Finding] = []
+        for run in _CHECKS:
+            findings.extend(run(ctx))
+        return dedupe(findings)
+
+    def _interactions_of(self, drug_id: str) -> DrugInteractions:
+        found = self._partners.get(drug_id)
+        if found is None:
+            found = self._knowledge.interactions.for_drug(drug_id)
+            self._partners[drug_id] = found
+        return found
+
+    def _alternative_candidates(self, drug_id: str) -> tuple[str, ...]:
+        found = self._candidates.get(drug_id)
+        if found is None:
+            found = self._knowledge.indications.ranked_alternatives(drug_id)
+            self._candidates[drug_id] = found
+        return found
+
+
+def dedupe(findings: list[Finding]) -> list[Finding]:
+    """One finding per problem: the most severe wins, interruptive before passive, first found on a tie."""
+    best: dict[tuple[str, ...], Finding] = {}
+    for item in findings:
+        current = best.get(item.dedupe_key)
+        if current is None or _order(item) < _order(current):
+            best[item.dedupe_key] = item
+    return sorted(best.values(), key=lambda f: (_order(f), f.draft_ref, f.kind, f.other_ref or ""))
+
+
+def _order(item: Finding) -> tuple[int, int]:
+    return SEVERITY_RANK[item.severity], 0 if item.interruptive else 1

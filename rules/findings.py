@@ -1,0 +1,58 @@
+"""What the engine returns: one finding per problem, ready for the API to turn into a card."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from ontology.vocab import Severity
+
+FindingKind = Literal[
+    "drug-drug", "allergy", "drug-disease", "renal", "duplicate-therapy", "pharmacogenomic", "pregnancy"
+]
+FINDING_KINDS: tuple[str, ...] = (
+    "drug-drug",
+    "allergy",
+    "drug-disease",
+    "renal",
+    "duplicate-therapy",
+    "pharmacogenomic",
+    "pregnancy",
+)
+SUMMARY_MAX = 140
+SEVERITY_RANK: dict[Severity, int] = {severity: i for i, severity in enumerate(Severity)}
+"""0 for the most severe tier; a dict lookup (``Severity.rank`` rebuilds a list on every call)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestion:
+    label: str
+    action: Literal["remove-draft", "replace-draft"]
+    replacement_ingredient_id: str | None
+    replacement_name: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    rule_id: str
+    rule_version: str
+    kind: str
+    """One of :data:`FINDING_KINDS`."""
+    severity: Severity
+    interruptive: bool
+    """False when every source says to show the alert passively (ONC non-interruptive): an ``info`` card."""
+    draft_ref: str
+    other_ref: str | None
+    """The active medication, other draft, allergy or condition involved, when there is one."""
+    summary: str
+    """At most 140 characters."""
+    detail_markdown: str
+    management: str | None
+    source_label: str
+    source_url: str | None
+    source_dataset: str
+    """Dataset tag(s) ``name@version``; several joined with ``; `` when sources were merged."""
+    source_version: str
+    references: tuple[str, ...]
+    suggestions: tuple[Suggestion, ...]
+    dedupe_key: tuple[str, ...]

@@ -1,0 +1,148 @@
+"""Compile :class:`~rules.knowledge.EngineKnowledge` from a graph store (once, at start-up).
+
+Class membership and interactions come from the shared compiled indexes
+(:mod:`knowledge_index.drug_classes`, :mod:`knowledge_index.interactions`). The adapter
+below precomputes, per ingredient, only the keys (itself and its classes) that take part
+in any interaction: an ingredient has dozens of classes but rarely more than three of them
+appear in an interaction source, so a pair costs a handful of dict probes instead of a
+cross product of class sets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from graph_store.contract import GraphStore
+from knowledge_index.allergy import AllergyIndex
+from knowledge_index.drug_classes import DrugClassIndex
+from knowledge_index.indications import IndicationIndex
+from knowledge_index.interactions import InteractionEntry, InteractionIndex
+from knowledge_index.pgx import PgxIndex
+from ontology.vocab import Label
+from rules.knowledge import ClassInfo, EngineKnowledge, InteractionFact, is_therapeutic_class
+
+
+@dataclass(frozen=True, slots=True)
+class IndexInteractions:
+    """:class:`InteractionIndex` seen through the engine's ``InteractionLookup`` protocol."""
+
+    adjacency: Mapping[str, Mapping[str, tuple[InteractionEntry, ...]]]
+    keys_by_ingredient: Mapping[str, tuple[str, ...]]
+
+    @classmethod
+    def build(cls, index: InteractionIndex, classes: DrugClassIndex) -> IndexInteractions:
+        adjacency = index.adjacency
+        keys = {
+            ingredient: (ingredient, *sorted(c for c in ingredient_classes if c in adjacency))
+            for ingredient, ingredient_classes in classes.classes_of_ingredient.items()
+        }
+        return cls(adjacency, keys)
+
+    def keys_of(self, ingredient: str) -> tuple[str, ...]:
+        return self.keys_by_ingredient.get(ingredient) or (ingredient,)
+
+    def interactions(self, a: str, b: str) -> Sequence[InteractionFact]:
+        if a == b:
+            return []
+        keys_b = self.keys_of(b)
+        out: list[InteractionFact] = []
+        seen: set[int] = set()
+        for key_a in self.keys_of(a):
+            others = self.adjacency.get(key_a)
+            if others is None:
+                continue
+            for key_b in keys_b:
+                for entry in others.get(key_b, ()):
+                    if id(entry) not in seen:
+                        seen.add(id(entry))
+                        out.append(_fact(entry, key_a, key_b))
+        return out
+
+    def for_drug(self, a: str) -> DrugPartners:
+        # One merged map per draft: each other drug then costs a probe per key, not per key pair.
+        merged: dict[str, list[tuple[str, InteractionEntry]]] = {}
+        for key_a in self.keys_of(a):
+            for key_b, entries in self.adjacency.get(key_a, {}).items():
+                bucket = merged.setdefault(key_b, [])
+                bucket.extend((key_a, entry) for entry in entries)
+        return DrugPartners(a, merged, self)
+
+    def interaction_keys(self, ingredients: Iterable[str]) -> frozenset[str]:
+        return frozenset(k for ingredient in ingredients for k in self.keys_of(ingredient))
+
+    def interacts_with_keys(self, candidate: str, keys: frozenset[str]) -> bool:
+        for key in self.keys_of(candidate):
+            partners = self.adjacency.get(key)
+            if not partners:
+                continue
+            # Probe from the smaller side: a class key can have hundreds of partners.
+            if len(partners) < len(keys):
+                if any(k in keys for k in partners):
+                    return True
+            elif any(k in partners for k in keys):
+                return True
+        return False
+
+
+@dataclass(frozen=True, slots=True)
+class DrugPartners:
+    drug: str
+    by_partner_key: Mapping[str, list[tuple[str, InteractionEntry]]]
+    lookup: IndexInteractions
+
+    def interactions_with(self, b: str) -> Sequence[InteractionFact]:
+        if b == self.drug:
+            return []
+        out: list[InteractionFact] = []
+        seen: set[int] = set()
+        for key_b in self.lookup.keys_of(b):
+            for key_a, entry in self.by_partner_key.get(key_b, ()):
+                if id(entry) not in seen:
+                    seen.add(id(entry))
+                    out.append(_fact(entry, key_a, key_b))
+        return out
+
+
+def _fact(entry: InteractionEntry, key_a: str, key_b: str) -> InteractionFact:
+    return InteractionFact(
+        matched_a=key_a,
+        matched_b=key_b,
+        severity=entry.severity,
+        # Sources that say nothing about interruptiveness mean "interrupt".
+        interruptive=entry.interruptive is not False,
+        source=entry.source,
+        description=entry.description,
+        mechanism=entry.mechanism,
+        management=entry.management,
+        references=entry.references,
+        source_severity=entry.source_severity,
+    )
+
+
+def knowledge_from_indexes(
+    store: GraphStore, classes: DrugClassIndex, interactions: InteractionIndex
+) -> EngineKnowledge:
+    """When the caller already compiled the shared indexes (the API does), reuse them."""
+    class_info = {cid: ClassInfo(name, classes.type_of(cid) or "") for cid, name in classes.class_names.items()}
+    drug_names = {row["id"]: row["name"] for row in store.nodes_frame(Label.DRUG).iter_rows(named=True)}
+    therapeutic = {
+        ingredient: frozenset(c for c in found if c in class_info and is_therapeutic_class(c, class_info[c].class_type))
+        for ingredient, found in classes.classes_of_ingredient.items()
+    }
+    return EngineKnowledge(
+        classes=classes,
+        interactions=IndexInteractions.build(interactions, classes),
+        class_info=class_info,
+        drug_names=drug_names,
+        allergy=AllergyIndex.from_store(store),
+        pgx=PgxIndex.from_store(store),
+        indications=IndicationIndex.from_store(store),
+        dataset_versions=dict(store.metadata()),
+        therapeutic_classes={k: v for k, v in therapeutic.items() if v},
+    )
+
+
+def knowledge_from_store(store: GraphStore) -> EngineKnowledge:
+    classes = DrugClassIndex.from_store(store)
+    return knowledge_from_indexes(store, classes, InteractionIndex.from_store(store))

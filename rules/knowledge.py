@@ -1,0 +1,132 @@
+"""What the engine needs from the compiled knowledge index, as small protocols.
+
+The engine depends on these shapes, not on how the index builds them, so it stays pure
+and testable with a hand-made graph. :mod:`rules.graph_knowledge` compiles them from a store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from knowledge_index.allergy import AllergyIndex
+from knowledge_index.indications import IndicationIndex
+from knowledge_index.pgx import PgxIndex
+from ontology.vocab import ClassType, Severity
+
+
+class ClassLookup(Protocol):
+    def classes_of(self, ingredient_id: str) -> frozenset[str]:
+        """Every class the ingredient belongs to, ancestors included."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class InteractionFact:
+    """One source's statement that two drugs (or their classes) interact."""
+
+    matched_a: str
+    """The id on the first drug's side that matched: the ingredient itself or one of its classes."""
+    matched_b: str
+    severity: Severity
+    interruptive: bool
+    source: str
+    """Dataset tag ``name@version``."""
+    description: str
+    mechanism: str | None = None
+    management: str | None = None
+    references: tuple[str, ...] = ()
+    source_severity: str | None = None
+
+
+class DrugInteractions(Protocol):
+    def interactions_with(self, b: str) -> Sequence[InteractionFact]:
+        """Every fact between the drug this view was made for and ingredient ``b``."""
+        ...
+
+
+class InteractionLookup(Protocol):
+    def interactions(self, a: str, b: str) -> Sequence[InteractionFact]:
+        """Every fact for ingredients ``a`` and ``b`` (either order), ingredient- and class-level."""
+        ...
+
+    def for_drug(self, a: str) -> DrugInteractions:
+        """A view of everything ``a`` interacts with, for screening one draft against many drugs."""
+        ...
+
+    def interaction_keys(self, ingredients: Iterable[str]) -> frozenset[str]:
+        """The ids (ingredients and their classes) through which ``ingredients`` can interact."""
+        ...
+
+    def interacts_with_keys(self, candidate: str, keys: frozenset[str]) -> bool:
+        """Whether ``candidate`` interacts with anything behind ``keys`` (for picking alternatives)."""
+        ...
+
+
+ATC_LEVEL4_LENGTH = 5
+
+
+def is_therapeutic_class(class_id: str, class_type: str) -> bool:
+    """FDA Established Pharmacologic Classes and ATC level 4 mean "does the same job".
+
+    Mechanism, physiologic-effect and chemical-structure classes are left out: they pair drugs
+    that merely share an enzyme or a ring system, which would be noise as duplicate therapy.
+    """
+    if class_type == ClassType.EPC.value:
+        return True
+    return class_type == ClassType.ATC.value and len(class_id.removeprefix("ATC:")) == ATC_LEVEL4_LENGTH
+
+
+@dataclass(frozen=True, slots=True)
+class ClassInfo:
+    name: str
+    class_type: str
+
+
+class _NoClasses:
+    def classes_of(self, ingredient_id: str) -> frozenset[str]:
+        return frozenset()
+
+
+class _NoInteractions:
+    def interactions(self, a: str, b: str) -> Sequence[InteractionFact]:
+        return ()
+
+    def interactions_with(self, b: str) -> Sequence[InteractionFact]:
+        return ()
+
+    def for_drug(self, a: str) -> DrugInteractions:
+        return self
+
+    def interaction_keys(self, ingredients: Iterable[str]) -> frozenset[str]:
+        return frozenset()
+
+    def interacts_with_keys(self, candidate: str, keys: frozenset[str]) -> bool:
+        return False
+
+
+@dataclass(frozen=True, slots=True)
+class EngineKnowledge:
+    classes: ClassLookup
+    interactions: InteractionLookup
+    class_info: Mapping[str, ClassInfo] = field(default_factory=dict)
+    drug_names: Mapping[str, str] = field(default_factory=dict)
+    allergy: AllergyIndex = field(default_factory=AllergyIndex.empty)
+    pgx: PgxIndex = field(default_factory=PgxIndex.empty)
+    indications: IndicationIndex = field(default_factory=IndicationIndex.empty)
+    dataset_versions: Mapping[str, str] = field(default_factory=dict)
+    therapeutic_classes: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    """Ingredient -> the classes that count for duplicate therapy (see :func:`is_therapeutic_class`)."""
+
+    @classmethod
+    def empty(cls) -> EngineKnowledge:
+        """No graph: only rules that name ingredients directly can fire (used by rule self-tests)."""
+        return cls(classes=_NoClasses(), interactions=_NoInteractions())
+
+    def drug_name(self, ingredient_id: str) -> str:
+        return self.drug_names.get(ingredient_id, ingredient_id)
+
+    def class_name(self, class_id: str) -> str:
+        info = self.class_info.get(class_id)
+        return info.name if info else class_id

@@ -1,0 +1,144 @@
+"""The real app with the real rules engine, rule library and drug lexicon over a small medication graph.
+
+The graph is the rules helper's hand-made fixture (tests/rules_fixture_graph.py); drugs arrive as
+real RxNorm product codes the graph does not hold, so they resolve through the lexicon by text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from litestar.testing import TestClient
+
+from cds_api.app import create_app
+from cds_api.bootstrap import CompiledServices, compile_services
+from cds_api.settings import ApiSettings
+from evaluation.synthea_orders import SERVICE_ID, order_sign_request, read_bundles
+from ontology.schema import GraphSchema
+from tests.api_support import (
+    allergy,
+    condition,
+    cyp2c19_poor,
+    egfr,
+    hla_b5701,
+    hook_request,
+    med_by_text,
+    med_request,
+    pregnancy_status,
+)
+from tests.rules_fixture_graph import build_rules_store
+
+SELECT = "/cds-services/medication-safety-order-select"
+
+
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory: pytest.TempPathFactory, schema: GraphSchema) -> CompiledServices:
+    root = tmp_path_factory.mktemp("engine")
+    store = build_rules_store(root / "graph", schema)
+    try:
+        return compile_services(store, schema)
+    finally:
+        store.close()
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory, compiled: CompiledServices) -> Iterator[TestClient[Any]]:
+    settings = ApiSettings(home=tmp_path_factory.mktemp("engine-home"), auth="disabled")
+    with TestClient(create_app(settings, lambda: compiled.terminology, compiled.engine)) as test_client:
+        yield test_client
+
+
+def screen(client: TestClient[Any], **parts: Any) -> list[dict[str, Any]]:
+    response = client.post(SELECT, json=hook_request(**parts))
+    assert response.status_code == 200, response.text
+    cards: list[dict[str, Any]] = response.json()["cards"]
+    return cards
+
+
+def test_warfarin_plus_fluconazole_is_critical(client: TestClient[Any]) -> None:
+    cards = screen(client, drafts=[med_request("d1", "197699", "draft")], meds=[med_request("m1", "855332")])
+    assert [c["indicator"] for c in cards] == ["critical"]
+    assert "MedicationRequest/d1" in cards[0]["detail"]
+
+
+def test_fluconazole_alone_is_silent(client: TestClient[Any]) -> None:
+    assert screen(client, drafts=[med_request("d1", "197699", "draft")]) == []
+
+
+def test_amoxicillin_with_penicillin_allergy_alerts_unless_refuted(client: TestClient[Any]) -> None:
+    drafts = [med_request("d1", "308191", "draft")]
+    penicillin = allergy("a1", "7984", "penicillin V")
+    cards = screen(client, drafts=drafts, allergies=[penicillin])
+    assert len(cards) == 1 and cards[0]["indicator"] in {"critical", "warning"}
+    refuted = allergy("a1", "7984", "penicillin V", verification="refuted")
+    assert screen(client, drafts=drafts, allergies=[refuted]) == []
+
+
+def test_metformin_renal_threshold(client: TestClient[Any]) -> None:
+    drafts = [med_request("d1", "861007", "draft")]
+    (card,) = screen(client, drafts=drafts, labs=[egfr("o1", 25.0)])
+    assert "25" in card["detail"] and "30" in card["detail"]
+    assert screen(client, drafts=drafts, labs=[egfr("o1", 90.0)]) == []
+
+
+def test_clopidogrel_with_cyp2c19_poor_metabolizer(client: TestClient[Any]) -> None:
+    drafts = [med_request("d1", "309362", "draft")]
+    (card,) = screen(client, drafts=drafts, genomics=[cyp2c19_poor()])
+    assert card["indicator"] == "critical"
+    assert "CYP2C19" in card["summary"]
+    assert screen(client, drafts=drafts) == []
+
+
+def test_abacavir_with_hla_b5701(client: TestClient[Any]) -> None:
+    drafts = [med_by_text("d1", "242680", "abacavir 300 MG Oral Tablet")]
+    (card,) = screen(client, drafts=drafts, genomics=[hla_b5701(present=True)])
+    assert card["indicator"] == "critical"
+    assert screen(client, drafts=drafts, genomics=[hla_b5701(present=False)]) == []
+
+
+def test_all_synthea_patients_screen_with_the_real_engine(client: TestClient[Any], shared_data: Path) -> None:
+    bundles = list(read_bundles(shared_data / "fhir" / "synthea_patients.ndjson.gz"))
+    with_orders = [b for b in bundles if any(e["resource"]["resourceType"] == "MedicationRequest" for e in b["entry"])]
+    assert len(bundles) == 28
+    screened = 0
+    for bundle in bundles:
+        body = order_sign_request(bundle, drafts=3)
+        if body is None:
+            continue
+        response = client.post(f"/cds-services/{SERVICE_ID}", json=body)
+        assert response.status_code == 200, response.text
+        screened += 1
+    assert screened == len(with_orders) > 20
+
+
+def test_warfarin_in_pregnancy(client: TestClient[Any]) -> None:
+    drafts = [med_request("d1", "855332", "draft")]
+    (card,) = screen(client, drafts=drafts, labs=[pregnancy_status(True)])
+    assert card["source"]["topic"]["code"] == "pregnancy-warfarin"
+    assert screen(client, drafts=drafts, labs=[pregnancy_status(False)]) == []
+
+
+def test_nsaid_in_heart_failure_but_not_once_resolved(client: TestClient[Any]) -> None:
+    drafts = [med_request("d1", "197805", "draft")]  # ibuprofen 400 MG Oral Tablet
+    (card,) = screen(client, drafts=drafts, conditions=[condition("c1", "84114007", "Heart failure")])
+    assert card["source"]["topic"]["code"] == "stopp-h2-nsaid-heart-failure"
+    resolved = condition("c1", "84114007", "Heart failure", status="resolved")
+    assert screen(client, drafts=drafts, conditions=[resolved]) == []
+
+
+def test_nsaid_with_egfr_below_50(client: TestClient[Any]) -> None:
+    drafts = [med_request("d1", "197805", "draft")]
+    (card,) = screen(client, drafts=drafts, labs=[egfr("o1", 42.0)])
+    assert "42" in card["summary"] and "50" in card["summary"]
+    assert screen(client, drafts=drafts, labs=[egfr("o1", 75.0)]) == []
+
+
+def test_allergy_recorded_as_a_drug_group_by_name(client: TestClient[Any]) -> None:
+    penicillins = allergy("a1", "000", "Penicillins")
+    penicillins["code"] = {"text": "Penicillins"}
+    (card,) = screen(client, drafts=[med_request("d1", "308191", "draft")], allergies=[penicillins])
+    assert card["indicator"] in {"critical", "warning"}
+    assert screen(client, drafts=[med_request("d1", "197699", "draft")], allergies=[penicillins]) == []

@@ -1,0 +1,66 @@
+"""The app behind a real uvicorn server on a loopback port, called with httpx and a signed JWT."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+import uvicorn
+
+from tests.api_support import Signer, hook_request, make_app, med_request
+
+ISSUER = "https://ehr.example"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def signer() -> Signer:
+    return Signer.ec(ISSUER)
+
+
+@pytest.fixture(scope="module")
+def base_url(tmp_path_factory: pytest.TempPathFactory, signer: Signer) -> Iterator[str]:
+    app = make_app(
+        tmp_path_factory.mktemp("uvicorn"),
+        auth="enabled",
+        trusted_issuers=[{"iss": ISSUER, "jwks": signer.jwks()}],
+    )
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("uvicorn did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def test_signed_order_select_over_real_http(base_url: str, signer: Signer) -> None:
+    url = f"{base_url}/cds-services/medication-safety-order-select"
+    body = hook_request(drafts=[med_request("d1", "197699", "draft")], meds=[med_request("m1", "855332")])
+    with httpx.Client() as client:
+        discovery = client.get(f"{base_url}/cds-services")
+        assert discovery.status_code == 200
+        response = client.post(url, json=body, headers={"Authorization": f"Bearer {signer.token(url)}"})
+        assert response.status_code == 200, response.text
+        (card,) = response.json()["cards"]
+        assert card["indicator"] == "critical"
+        refused = client.post(url, json=body)
+        assert refused.status_code == 401
+        assert refused.headers["content-type"].startswith("application/fhir+json")
