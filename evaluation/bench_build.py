@@ -20,16 +20,18 @@ from pathlib import Path
 
 
 def _phase_build(store_dir: Path, data_dir: Path) -> dict[str, float]:
-    from graph_loader.config import SourcePaths
     from graph_loader.pipeline import load_graph
     from graph_loader.sources import default_adapters
     from graph_store.embedded import EmbeddedGraphStore
+    from kgcds.settings import Settings
     from ontology.schema import load_schema
 
     started = time.perf_counter()
     schema = load_schema()
     store = EmbeddedGraphStore(store_dir, schema)
-    report = load_graph(store, default_adapters(SourcePaths(data_dir=data_dir)), schema)
+    # The same sources `kgcds load` reads (raw HPO files included when installed).
+    paths = Settings(data_dir=data_dir).source_paths()
+    report = load_graph(store, default_adapters(paths), schema)
     seconds = time.perf_counter() - started
     return {
         "seconds": seconds,

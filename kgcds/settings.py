@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from graph_loader.config import SourcePaths
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -45,6 +47,9 @@ class Settings(BaseSettings):
     def _empty_means_unset(cls, value: object) -> object:
         # KGCDS_HPO_DIR= (empty) switches the optional source off rather than naming the cwd.
         return None if value == "" else value
+
+    def source_paths(self) -> SourcePaths:
+        return SourcePaths(data_dir=self.data_dir, atc=self.atc_file, hpo_dir=self.hpo_dir)
 
     @property
     def embedded_path(self) -> Path:

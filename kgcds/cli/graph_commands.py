@@ -11,7 +11,6 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from graph_loader.config import SourcePaths
 from graph_loader.pipeline import LoadError, load_graph
 from graph_loader.sources import default_adapters
 from graph_store.contract import GraphStore, StoreError
@@ -68,7 +67,7 @@ def load_command(
     if not settings.data_dir.is_dir():
         raise CliError(f"--data-dir: {settings.data_dir} is not a directory")
     schema = load_schema()
-    paths = SourcePaths(data_dir=settings.data_dir, atc=settings.atc_file, hpo_dir=settings.hpo_dir)
+    paths = settings.source_paths()
     try:
         adapters = default_adapters(paths)
     except (OSError, ValueError, pl.exceptions.PolarsError) as exc:
