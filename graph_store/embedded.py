@@ -26,6 +26,7 @@ import networkx as nx
 import polars as pl
 
 from graph_loader.rows import EdgeRow, NodeRow
+from graph_store.collect import collect_graph
 from graph_store.contract import Direction, StoreError
 from graph_store.frames import (
     edge_frame_schema,
@@ -104,15 +105,8 @@ class EmbeddedGraphStore:
 
     # ---- writes --------------------------------------------------------
     def replace_graph(self, nodes: Iterable[NodeRow], edges: Iterable[EdgeRow], metadata: dict[str, str]) -> None:
-        node_map: dict[str, NodeRow] = {}
-        for n in nodes:
-            node_map[n.id] = n
-        edge_map: dict[tuple[str, ...], EdgeRow] = {}
-        for e in edges:
-            if e.source not in node_map or e.target not in node_map:
-                raise StoreError(f"{self.description}: edge {e.source}-[{e.type}]->{e.target} has a missing endpoint")
-            edge_map[e.key(self._schema.relationships[e.type].key)] = e
-        self._write_generation(node_map, list(edge_map.values()), metadata)
+        node_map, edge_list = collect_graph(nodes, edges, self._schema, self.description)
+        self._write_generation(node_map, edge_list, metadata)
 
     def upsert(self, nodes: Iterable[NodeRow], edges: Iterable[EdgeRow]) -> None:
         node_map = {n.id: n for n in self.iter_nodes()}

@@ -27,6 +27,7 @@ import polars as pl
 
 from graph_loader.rows import EdgeRow, NodeRow
 from graph_store import cypher
+from graph_store.collect import collect_graph
 from graph_store.contract import Direction, StoreError
 from graph_store.frames import edges_to_frame, nodes_to_frame
 from graph_store.neo4j_errors import describe_failure, store_errors
@@ -248,15 +249,7 @@ class Neo4jGraphStore:
     def _collect_graph(
         self, nodes: Iterable[NodeRow], edges: Iterable[EdgeRow]
     ) -> tuple[dict[str, NodeRow], list[EdgeRow]]:
-        node_map: dict[str, NodeRow] = {}
-        for n in nodes:
-            node_map[n.id] = n
-        edge_map: dict[tuple[str, ...], EdgeRow] = {}
-        for e in edges:
-            if e.source not in node_map or e.target not in node_map:
-                raise StoreError(f"{self.description}: edge {e.source}-[{e.type}]->{e.target} has a missing endpoint")
-            edge_map[e.key(self._schema.relationships[e.type].key)] = e
-        return node_map, list(edge_map.values())
+        return collect_graph(nodes, edges, self._schema, self.description)
 
     def replace_graph(self, nodes: Iterable[NodeRow], edges: Iterable[EdgeRow], metadata: dict[str, str]) -> None:
         node_map, edge_list = self._collect_graph(nodes, edges)
