@@ -34,6 +34,7 @@ from cds_api.services import (
     discovery_document,
 )
 from cds_api.settings import ApiSettings
+from cds_api.store_health import StoreHealth, probe_periodically
 from cds_api.terminology import IndexProvider
 from ontology.curie import CodeSystemMap
 from ontology.schema import load_schema
@@ -41,6 +42,7 @@ from rules.engine import Engine
 
 LOG = logging.getLogger("kgcds.api")
 FEEDBACK_FLUSH_SECONDS = 1.0
+STORE_PROBE_SECONDS = 30.0
 
 
 @runtime_checkable
@@ -57,8 +59,12 @@ def create_app(
     *,
     http_client: httpx.AsyncClient | None = None,
     clock: Callable[[], datetime] | None = None,
+    store_health: StoreHealth | None = None,
 ) -> Litestar:
-    """``http_client`` (for JWKS and FHIR server reads) is created here unless given, e.g. by tests."""
+    """``http_client`` (for JWKS and FHIR server reads) is created here unless given, e.g. by tests.
+
+    ``store_health`` probes the graph store in the background so ``/health`` can say when it is gone.
+    """
     codes = CodeSystemMap.from_schema(load_schema())
     services = {s.id: s for s in MEDICATION_SERVICES}
     client = http_client if http_client is not None else httpx.AsyncClient(follow_redirects=False)
@@ -71,6 +77,7 @@ def create_app(
         owns_http_client=http_client is None,
         clock=clock or (lambda: datetime.now(UTC)),
         discovery=discovery_document(MEDICATION_SERVICES),
+        store_health=store_health,
     )
     app = Litestar(
         route_handlers=build_routes(resources),
@@ -124,6 +131,8 @@ def _lifespan(resources: AppResources) -> Callable[[Litestar], contextlib.Abstra
         engine = resources.screening.engine
         if isinstance(engine, ReloadableEngine):
             tasks.append(asyncio.create_task(_reload_periodically(engine, resources.settings.rules_reload_seconds)))
+        if resources.store_health is not None:
+            tasks.append(asyncio.create_task(probe_periodically(resources.store_health, STORE_PROBE_SECONDS)))
         try:
             yield
         finally:

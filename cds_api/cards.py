@@ -84,9 +84,13 @@ OVERRIDE_REASONS: tuple[CardCoding, ...] = (
 SEVERITY_RANK: dict[Severity, int] = {severity: rank for rank, severity in enumerate(Severity)}
 
 
-def random_uuid() -> str:
-    """A version-4 UUID string, formatted straight from random bytes (a card can carry dozens of them)."""
-    h = os.urandom(16).hex()
+def random_uuid(h: str | None = None) -> str:
+    """A version-4 UUID string, formatted straight from random bytes (a card can carry dozens of them).
+
+    ``h``: 32 hex digits of fresh randomness, when the caller drew several UUIDs' worth at once.
+    """
+    if h is None:
+        h = os.urandom(16).hex()
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
 
 
@@ -132,6 +136,10 @@ class CardFactory:
     def __init__(self, codes: CodeSystemMap) -> None:
         self._codes = codes
         self._fhir_codes: dict[str, tuple[str, str] | None] = {}
+        # Sources and links depend only on the rule and its references: built once, shared by every card
+        # (the structs are frozen). Bounded by the number of rules and reference lists.
+        self._sources: dict[tuple[str, str, str, str, str | None], Source] = {}
+        self._links: dict[tuple[str, ...], tuple[Link, ...]] = {}
 
     def cards(
         self, findings: Sequence[Finding], drafts: Mapping[str, MedicationEntry], patient_id: str | None
@@ -146,6 +154,7 @@ class CardFactory:
 
     def card(self, finding: Finding, draft: MedicationEntry | None, patient_id: str | None) -> Card:
         draft_name = draft.display if draft else finding.draft_ref
+        randomness = os.urandom(32).hex()  # the card's UUID and its suggestions' base in one system call
         suggestions: tuple[CardSuggestion, ...] = ()
         if finding.suggestions:
             remove = Action(
@@ -153,17 +162,29 @@ class CardFactory:
             )
             # Suggestion ids only need to be unique within the card (feedback names card + suggestion):
             # one random base per card, numbered, instead of a fresh random UUID each.
-            base = random_uuid()[:-4]
+            base = random_uuid(randomness[32:])[:-4]
             made = (
                 self._suggestion(s, f"{base}{i:04x}", remove, patient_id) for i, s in enumerate(finding.suggestions)
             )
             suggestions = tuple(s for s in made if s is not None)
         indicator = indicator_for(finding)
         return Card(
-            uuid=random_uuid(),
+            uuid=random_uuid(randomness[:32]),
             summary=truncate(finding.summary),
             indicator=indicator,
-            source=Source(
+            source=self._source(finding),
+            detail=self._detail(finding, draft_name, draft),
+            suggestions=suggestions,
+            selectionBehavior="at-most-one" if suggestions else None,
+            overrideReasons=OVERRIDE_REASONS if indicator != "info" else (),
+            links=self._links_for(finding.references),
+        )
+
+    def _source(self, finding: Finding) -> Source:
+        key = (finding.rule_id, finding.rule_version, finding.kind, finding.source_label, finding.source_url)
+        found = self._sources.get(key)
+        if found is None:
+            found = self._sources[key] = Source(
                 label=finding.source_label,
                 url=finding.source_url,
                 topic=CardCoding(
@@ -171,13 +192,16 @@ class CardFactory:
                     system=RULE_TOPIC_SYSTEM,
                     display=f"{finding.rule_id} v{finding.rule_version} ({finding.kind})",
                 ),
-            ),
-            detail=self._detail(finding, draft_name, draft),
-            suggestions=suggestions,
-            selectionBehavior="at-most-one" if suggestions else None,
-            overrideReasons=OVERRIDE_REASONS if indicator != "info" else (),
-            links=tuple(Link(label=ref, url=ref) for ref in finding.references if ref.startswith("https://")),
-        )
+            )
+        return found
+
+    def _links_for(self, references: tuple[str, ...]) -> tuple[Link, ...]:
+        found = self._links.get(references)
+        if found is None:
+            found = self._links[references] = tuple(
+                Link(label=ref, url=ref) for ref in references if ref.startswith("https://")
+            )
+        return found
 
     def unscreened(self, draft: MedicationEntry) -> tuple[Card, IssuedCard]:
         """An info card for a draft no ingredient could be found for: silence must not read as "safe"."""

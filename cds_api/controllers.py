@@ -28,6 +28,7 @@ from cds_api.prefetch import FhirFetcher, gather_record
 from cds_api.security import JwtVerifier
 from cds_api.services import DiscoveryResponse, Screening, ServiceDefinition
 from cds_api.settings import ApiSettings
+from cds_api.store_health import StoreHealth
 
 JSON = "application/json"
 
@@ -44,6 +45,8 @@ class AppResources:
     owns_http_client: bool
     clock: Callable[[], datetime]
     feedback_store: FeedbackStore | None = None
+    store_health: StoreHealth | None = None
+    """Reachability of the graph store the index came from; None when the app was given no store."""
     discovery: bytes = b""
     feedback_decoder: msgspec.json.Decoder[FeedbackRequest] = field(
         default_factory=lambda: msgspec.json.Decoder(FeedbackRequest)
@@ -138,9 +141,17 @@ def build_routes(resources: AppResources) -> list[ControllerRouterHandler]:
             ) from exc
         return Response(b"", status_code=200, media_type=JSON)
 
-    @get("/health", sync_to_thread=False, summary="Liveness", tags=["Operations"])
+    @get(
+        "/health",
+        sync_to_thread=False,
+        summary="Health: serving status and graph store reachability",
+        tags=["Operations"],
+    )
     def health() -> Response[bytes]:
-        return Response(b'{"status":"ok"}', media_type=JSON)
+        # Always 200 while serving: an unreachable store is a warning, not an outage (the index is in memory).
+        if resources.store_health is None:
+            return Response(b'{"status":"pass"}', media_type=JSON)
+        return Response(msgspec.json.encode(resources.store_health.report()), media_type=JSON)
 
     return [discovery, call_service, feedback, health]
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import string
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -15,6 +14,7 @@ from rules.patient import MedicationEntry, PatientContext
 from rules.ruleset import RuleSet
 
 MAX_ALTERNATIVES = 2
+MEMO_LIMIT = 200_000
 
 
 @dataclass(slots=True)
@@ -23,13 +23,23 @@ class EvalContext:
     now: datetime
     knowledge: EngineKnowledge
     ruleset: RuleSet
-    candidates: Callable[[str], tuple[str, ...]]
-    """Same-indication candidates for a drug, best first (cached by the engine across evaluations)."""
+    candidates: Callable[[str, str], tuple[str, ...]]
+    """Same-indication candidates for a drug orderable by a route, best first (cached by the engine)."""
     interactions_of: Callable[[str], DrugInteractions]
     """Everything a drug interacts with (patient-independent, cached by the engine)."""
+    memo: dict[Hashable, object] = field(default_factory=dict)
+    """Patient-independent results kept by the engine across evaluations (its index and rules never change)."""
     _classes: dict[str, frozenset[str]] = field(default_factory=dict)
-    _alternatives: dict[str, tuple[Suggestion, ...]] = field(default_factory=dict)
+    _alternatives: dict[tuple[str, str], tuple[Suggestion, ...]] = field(default_factory=dict)
+    _removals: dict[str, Suggestion] = field(default_factory=dict)
     _all_ingredients: set[str] | None = None
+    _allergic: set[str] | None = None
+
+    def remember(self, key: Hashable, value: object) -> None:
+        # Bounded: keys are pairs of ingredient sets, so a long-running server could meet many.
+        if len(self.memo) >= MEMO_LIMIT:
+            self.memo.clear()
+        self.memo[key] = value
 
     def classes_of(self, ingredient_id: str) -> frozenset[str]:
         found = self._classes.get(ingredient_id)
@@ -66,22 +76,32 @@ class EvalContext:
                 groups.update(self.knowledge.allergy.groups_of(ingredient))
         return groups
 
-    def alternatives(self, draft_ingredient: str) -> tuple[Suggestion, ...]:
-        """Same-indication drugs that interact with nothing the patient takes and hit no allergy group."""
-        cached = self._alternatives.get(draft_ingredient)
+    def alternatives(self, draft_ingredient: str, draft: MedicationEntry) -> tuple[Suggestion, ...]:
+        """Drugs the draft could be replaced by, best first; empty when none is clinically sensible.
+
+        A replacement shares an indication with the draft, can be ordered alone by the draft's route,
+        interacts with nothing else the patient takes and touches no allergy (same group or a group
+        that cross-reacts with one). An order whose route cannot be told gets no replacement.
+        """
+        route = self.knowledge.indications.order_route(draft.codes, draft.display, draft_ingredient)
+        if route is None:
+            return ()
+        cached = self._alternatives.get((draft_ingredient, route))
         if cached is not None:
             return cached
         taken = self.all_ingredients()
-        allergic = self.allergy_groups()
+        allergic = self.allergic_groups()
         knowledge = self.knowledge
         keys = knowledge.interactions.interaction_keys(taken - {draft_ingredient})
         picks: list[str] = []
-        for candidate in self.candidates(draft_ingredient):
+        for candidate in self.candidates(draft_ingredient, route):
             if candidate in taken or candidate not in knowledge.drug_names:
                 continue
-            if knowledge.allergy.groups_of(candidate) & allergic:
+            if allergic and self._touches_allergy(candidate, allergic):
                 continue
             if knowledge.interactions.interacts_with_keys(candidate, keys):
+                continue
+            if self._rule_interacts(candidate, taken, draft_ingredient):
                 continue
             picks.append(candidate)
             if len(picks) == MAX_ALTERNATIVES:
@@ -95,7 +115,54 @@ class EvalContext:
             )
             for p in picks
         )
-        self._alternatives[draft_ingredient] = found
+        self._alternatives[(draft_ingredient, route)] = found
+        return found
+
+    def allergic_groups(self) -> set[str]:
+        """The patient's alerting allergy groups plus the ingredients the allergies name."""
+        if self._allergic is None:
+            self._allergic = self.allergy_groups()
+            for allergy in self.patient.allergies:
+                if allergy.verification_status not in ("refuted", "entered-in-error"):
+                    self._allergic.update(allergy.ingredient_ids)
+        return self._allergic
+
+    def _rule_interacts(self, candidate: str, taken: set[str], draft_ingredient: str) -> bool:
+        """Whether a pharmacist drug-drug rule would fire between ``candidate`` and a drug the patient takes."""
+        classes_c = self.classes_of(candidate)
+        key = ("drug-drug rules of", candidate)
+        rules = self.memo.get(key)
+        if not isinstance(rules, tuple):
+            rules = tuple(self.ruleset.drug_drug_candidates(candidate, classes_c))
+            self.remember(key, rules)
+        for b in taken if rules else ():
+            if b == draft_ingredient:
+                continue
+            classes_b = self.classes_of(b)
+            for rule in rules:
+                assert rule.with_drug is not None  # drug-drug index only holds such rules
+                if rule.match.matches(candidate, classes_c) and rule.with_drug.matches(b, classes_b):
+                    return True
+                if rule.with_drug.matches(candidate, classes_c) and rule.match.matches(b, classes_b):
+                    return True
+        return False
+
+    def _touches_allergy(self, candidate: str, allergic: set[str]) -> bool:
+        key = ("allergy footprint of", candidate)
+        footprint = self.memo.get(key)
+        if not isinstance(footprint, frozenset):
+            # The candidate itself, its allergy groups and classes, and every group that cross-reacts with them.
+            index = self.knowledge.allergy
+            groups = index.groups_of(candidate)
+            crossing = {cross.to_group for g in groups for cross in index.cross_reactions.get(g, ())}
+            footprint = frozenset({candidate, *groups, *self.classes_of(candidate), *crossing})
+            self.remember(key, footprint)
+        return not footprint.isdisjoint(allergic)
+
+    def remove_suggestion(self, draft: MedicationEntry) -> Suggestion:
+        found = self._removals.get(draft.ref)
+        if found is None:
+            found = self._removals[draft.ref] = remove_suggestion(draft)
         return found
 
 
@@ -122,7 +189,7 @@ class _Blank(dict[str, Any]):
 def fill(template: str | None, values: dict[str, Any]) -> str | None:
     if template is None:
         return None
-    return string.Formatter().vformat(template, (), _Blank(values))
+    return template.format_map(_Blank(values))
 
 
 def severity_text(severity: Severity) -> str:
@@ -148,7 +215,9 @@ def finding(
     references: tuple[str, ...],
     suggestions: tuple[Suggestion, ...],
     dedupe_key: tuple[str, ...],
+    summary_fitted: bool = False,
 ) -> Finding:
+    """``summary_fitted``: the caller already passed ``summary`` through :func:`fit_summary`."""
     if draft.match_note:
         detail += f"\n\n_Note: {draft.display} was identified {draft.match_note}._"
     return Finding(
@@ -159,7 +228,7 @@ def finding(
         interruptive=interruptive,
         draft_ref=draft.ref,
         other_ref=other_ref,
-        summary=fit_summary(summary),
+        summary=summary if summary_fitted else fit_summary(summary),
         detail_markdown=detail,
         management=management,
         source_label=source_label,

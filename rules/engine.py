@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from datetime import datetime
 from typing import Protocol
 
+from rules.alternatives import ranked_candidates
 from rules.checks import allergy, conditional, drug_drug, duplicate, pgx
 from rules.context import EvalContext
 from rules.findings import SEVERITY_RANK, Finding
@@ -27,8 +29,9 @@ class RulesEngine:
         self._knowledge = knowledge
         self._ruleset = ruleset
         # Patient-independent, so safe to keep across evaluations; bounded by the number of drugs.
-        self._candidates: dict[str, tuple[str, ...]] = {}
+        self._candidates: dict[tuple[str, str], tuple[str, ...]] = {}
         self._partners: dict[str, DrugInteractions] = {}
+        self._memo: dict[Hashable, object] = {}
 
     @property
     def ruleset(self) -> RuleSet:
@@ -36,7 +39,13 @@ class RulesEngine:
 
     def evaluate(self, patient: PatientContext, now: datetime) -> list[Finding]:
         ctx = EvalContext(
-            patient, now, self._knowledge, self._ruleset, self._alternative_candidates, self._interactions_of
+            patient,
+            now,
+            self._knowledge,
+            self._ruleset,
+            self._alternative_candidates,
+            self._interactions_of,
+            self._memo,
         )
         findings: list[Finding] = []
         for run in _CHECKS:
@@ -50,11 +59,11 @@ class RulesEngine:
             self._partners[drug_id] = found
         return found
 
-    def _alternative_candidates(self, drug_id: str) -> tuple[str, ...]:
-        found = self._candidates.get(drug_id)
+    def _alternative_candidates(self, drug_id: str, route: str) -> tuple[str, ...]:
+        found = self._candidates.get((drug_id, route))
         if found is None:
-            found = self._knowledge.indications.ranked_alternatives(drug_id)
-            self._candidates[drug_id] = found
+            found = ranked_candidates(self._knowledge, drug_id, route)
+            self._candidates[(drug_id, route)] = found
         return found
 
 

@@ -11,7 +11,7 @@ cross product of class sets.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from graph_store.contract import GraphStore
 from knowledge_index.allergy import AllergyIndex
@@ -19,7 +19,8 @@ from knowledge_index.drug_classes import DrugClassIndex
 from knowledge_index.indications import IndicationIndex
 from knowledge_index.interactions import InteractionEntry, InteractionIndex
 from knowledge_index.pgx import PgxIndex
-from ontology.vocab import Label
+from ontology.vocab import ClassType, Label
+from rules.alternatives import MAX_ACTION_MEMBERS
 from rules.knowledge import ClassInfo, EngineKnowledge, InteractionFact, is_therapeutic_class
 
 
@@ -29,6 +30,8 @@ class IndexInteractions:
 
     adjacency: Mapping[str, Mapping[str, tuple[InteractionEntry, ...]]]
     keys_by_ingredient: Mapping[str, tuple[str, ...]]
+    partner_sets: dict[str, frozenset[str]] = field(default_factory=dict)
+    """Cache: candidate -> every key it interacts with (the index is immutable, so never stale)."""
 
     @classmethod
     def build(cls, index: InteractionIndex, classes: DrugClassIndex) -> IndexInteractions:
@@ -69,20 +72,15 @@ class IndexInteractions:
         return DrugPartners(a, merged, self)
 
     def interaction_keys(self, ingredients: Iterable[str]) -> frozenset[str]:
-        return frozenset(k for ingredient in ingredients for k in self.keys_of(ingredient))
+        return frozenset().union(*map(self.keys_of, ingredients))
 
     def interacts_with_keys(self, candidate: str, keys: frozenset[str]) -> bool:
-        for key in self.keys_of(candidate):
-            partners = self.adjacency.get(key)
-            if not partners:
-                continue
-            # Probe from the smaller side: a class key can have hundreds of partners.
-            if len(partners) < len(keys):
-                if any(k in keys for k in partners):
-                    return True
-            elif any(k in partners for k in keys):
-                return True
-        return False
+        partners = self.partner_sets.get(candidate)
+        if partners is None:
+            # Everything the candidate can interact with, once per candidate: then one set test per patient.
+            partners = frozenset().union(*(self.adjacency.get(k, ()) for k in self.keys_of(candidate)))
+            self.partner_sets[candidate] = partners
+        return not partners.isdisjoint(keys)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +129,7 @@ def knowledge_from_indexes(
         for ingredient, found in classes.classes_of_ingredient.items()
     }
     return EngineKnowledge(
+        therapeutic_actions=therapeutic_actions(classes),
         classes=classes,
         interactions=IndexInteractions.build(interactions, classes),
         class_info=class_info,
@@ -141,6 +140,20 @@ def knowledge_from_indexes(
         dataset_versions=dict(store.metadata()),
         therapeutic_classes={k: v for k, v in therapeutic.items() if v},
     )
+
+
+def therapeutic_actions(classes: DrugClassIndex) -> dict[str, frozenset[str]]:
+    """Ingredient -> MeSH pharmacologic actions that name a therapeutic use, not a mechanism or a whole system."""
+    useful = {
+        class_id
+        for class_id, class_type in classes.class_types.items()
+        if class_type == ClassType.PA.value
+        and classes.class_names.get(class_id, "").endswith(" Agents")
+        and len(classes.members_of(class_id)) <= MAX_ACTION_MEMBERS
+    }
+    direct = classes.direct_classes_of_ingredient
+    found = {ingredient: frozenset(c for c in own if c in useful) for ingredient, own in direct.items()}
+    return {ingredient: actions for ingredient, actions in found.items() if actions}
 
 
 def knowledge_from_store(store: GraphStore) -> EngineKnowledge:

@@ -118,6 +118,8 @@ class EngineKnowledge:
     dataset_versions: Mapping[str, str] = field(default_factory=dict)
     therapeutic_classes: Mapping[str, frozenset[str]] = field(default_factory=dict)
     """Ingredient -> the classes that count for duplicate therapy (see :func:`is_therapeutic_class`)."""
+    therapeutic_actions: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    """Ingredient -> its MeSH therapeutic-use actions (see :mod:`rules.alternatives`)."""
 
     @classmethod
     def empty(cls) -> EngineKnowledge:

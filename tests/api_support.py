@@ -324,7 +324,7 @@ class Signer:
         return jwt.encode(header, claims, self.key, algorithms=[self.alg])
 
 
-def make_app(tmp_path: Any, http_client: Any = None, **settings: Any) -> Any:
+def make_app(tmp_path: Any, http_client: Any = None, store_health: Any = None, **settings: Any) -> Any:
     """The real app with the table engine and a feedback database under ``tmp_path``."""
     from cds_api.app import create_app
     from cds_api.settings import ApiSettings
@@ -332,7 +332,9 @@ def make_app(tmp_path: Any, http_client: Any = None, **settings: Any) -> Any:
     values: dict[str, Any] = {"home": tmp_path, "auth": "disabled"}
     values.update(settings)
     terminology = code_table()
-    return create_app(ApiSettings(**values), lambda: terminology, TableEngine(), http_client=http_client)
+    return create_app(
+        ApiSettings(**values), lambda: terminology, TableEngine(), http_client=http_client, store_health=store_health
+    )
 
 
 def med_by_text(rid: str, code: str, display: str, status: str = "draft") -> dict[str, Any]:

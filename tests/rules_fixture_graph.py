@@ -26,6 +26,8 @@ Interactions (INTERACTS_WITH)::
     lisinopril × ibuprofen                  moderate, non-interruptive (ONC non-interruptive)
 
 Indications (TREATS -> DOID:1508 candidiasis): fluconazole, itraconazole, terbinafine.
+Products (HAS_INGREDIENT, real RxNorm SCDs): warfarin sodium 5 MG Oral Tablet, fluconazole 150 MG Oral
+Tablet, itraconazole 100 MG Oral Capsule, terbinafine 250 MG Oral Tablet.
 Pharmacogenomics (PGX_AFFECTS): CYP2C19 -> clopidogrel (A), CES1 -> clopidogrel (C), HLA-B -> abacavir (A).
 """
 
@@ -53,6 +55,12 @@ IBUPROFEN, NAPROXEN, LISINOPRIL, ENALAPRIL = "RXNORM:5640", "RXNORM:7258", "RXNO
 CLOPIDOGREL, PRASUGREL, TICAGRELOR = "RXNORM:32968", "RXNORM:613391", "RXNORM:1116632"
 METFORMIN, ABACAVIR, SIMVASTATIN, CLARITHROMYCIN = "RXNORM:6809", "RXNORM:190521", "RXNORM:36567", "RXNORM:21212"
 DABIGATRAN, ISOTRETINOIN = "RXNORM:1546356", "RXNORM:6064"
+
+PRODUCTS = {
+    "RXNORM:197699": ("fluconazole 150 MG Oral Tablet", FLUCONAZOLE),
+    "RXNORM:311204": ("itraconazole 100 MG Oral Capsule", ITRACONAZOLE),
+    "RXNORM:313222": ("terbinafine 250 MG Oral Tablet", TERBINAFINE),
+}
 
 _DRUGS = {
     WARFARIN: "warfarin",
@@ -108,12 +116,14 @@ def rules_fixture_rows() -> tuple[list[NodeRow], list[EdgeRow]]:
     ]
     nodes += [
         NodeRow(Label.DRUG_PRODUCT, "RXNORM:855332", {"name": "warfarin sodium 5 MG Oral Tablet", "tty": "SCD"}),
+        *(NodeRow(Label.DRUG_PRODUCT, i, {"name": n, "tty": "SCD"}) for i, (n, _) in PRODUCTS.items()),
         NodeRow(Label.DISEASE, "DOID:1508", {"name": "candidiasis"}),
         NodeRow(Label.GENE, "NCBIGene:1557", {"symbol": "CYP2C19"}),
         NodeRow(Label.GENE, "NCBIGene:1066", {"symbol": "CES1"}),
         NodeRow(Label.GENE, "NCBIGene:3106", {"symbol": "HLA-B"}),
     ]
     edges = [EdgeRow(RelType.HAS_INGREDIENT, "RXNORM:855332", WARFARIN, {"source": "rxnorm@test"})]
+    edges += [EdgeRow(RelType.HAS_INGREDIENT, i, d, {"source": "rxnorm@test"}) for i, (_, d) in PRODUCTS.items()]
     for class_id, (members, source) in _MEMBERS.items():
         edges += [EdgeRow(RelType.MEMBER_OF_CLASS, m, class_id, {"source": source}) for m in members]
     edges += [

@@ -75,7 +75,7 @@ def test_openapi_health_and_cors_preflight(client: TestClient[Any]) -> None:
     components = schema["components"]["schemas"]
     assert {"hook", "hookInstance", "context"} <= set(components["HookRequest"]["required"])
     assert "summary" in components["Card"]["properties"]
-    assert client.get("/health").json() == {"status": "ok"}
+    assert client.get("/health").json() == {"status": "pass"}
     preflight = client.options(
         SELECT,
         headers={

@@ -49,6 +49,7 @@ def serve_command(store: str | None, host: str, port: int, rules_dir: Path | Non
     from cds_api.app import create_app
     from cds_api.bootstrap import compile_services
     from cds_api.settings import ApiSettings
+    from cds_api.store_health import StoreHealth
     from rules.loader import RuleSetError
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -63,17 +64,21 @@ def serve_command(store: str | None, host: str, port: int, rules_dir: Path | Non
     graph = open_store(settings, schema)
     started = time.perf_counter()
     try:
-        if not any(graph.node_counts().values()):
-            raise CliError(f"the store {graph.description} is empty: run `kgcds load` first")
-        compiled = compile_services(graph, schema, rules_dir, overrides)
-    except RuleSetError as exc:
-        raise CliError(f"the rule set is invalid, nothing served: {exc}") from exc
-    except StoreError as exc:
-        raise CliError(str(exc)) from exc
-    finally:
+        try:
+            if not any(graph.node_counts().values()):
+                raise CliError(f"the store {graph.description} is empty: run `kgcds load` first")
+            compiled = compile_services(graph, schema, rules_dir, overrides)
+        except RuleSetError as exc:
+            raise CliError(f"the rule set is invalid, nothing served: {exc}") from exc
+        except StoreError as exc:
+            raise CliError(str(exc)) from exc
+    except BaseException:
         graph.close()
+        raise
+    # The store stays open only for the background health probe: requests never touch it.
+    health = StoreHealth.for_store(graph, compiled.index.metadata)
     try:
-        app = create_app(api_settings, lambda: compiled.terminology, compiled.engine)
+        app = create_app(api_settings, lambda: compiled.terminology, compiled.engine, store_health=health)
     except (ValueError, JoseError) as exc:
         raise CliError(f"KGCDS_TRUSTED_ISSUERS: a configured JWKS is not a valid key set: {exc}") from exc
     # The index is long-lived: move it out of the collector's reach so full collections stay short

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from knowledge_index.allergy import CrossReaction
 from ontology.vocab import Severity
-from rules.context import EvalContext, finding, remove_suggestion
+from rules.context import EvalContext, finding
 from rules.findings import SEVERITY_RANK, Finding
 from rules.patient import AllergyEntry, MedicationEntry
 from rules.ruleset import BUILTIN_VERSION
@@ -45,19 +45,26 @@ def check(ctx: EvalContext) -> list[Finding]:
     allergies = [a for a in ctx.patient.allergies if alerting(a)]
     if not allergies:
         return out
-    index = ctx.knowledge.allergy
     for draft in ctx.patient.drafts:
         for allergy in allergies:
-            allergy_groups = set(allergy.class_ids)
-            for ingredient in allergy.ingredient_ids:
-                allergy_groups |= index.groups_of(ingredient)
-            hits: list[_Hit] = []
-            for ingredient in draft.ingredient_ids:
-                hits.extend(_hits(ctx, ingredient, allergy, allergy_groups))
-            hits = [h for h in hits if ctx.ruleset.builtin(h.rule_id).enabled]
+            hits = [h for ingredient in draft.ingredient_ids for h in _enabled_hits(ctx, ingredient, allergy)]
             if hits:
                 out.append(_finding(ctx, draft, allergy, hits))
     return out
+
+
+def _enabled_hits(ctx: EvalContext, ingredient: str, allergy: AllergyEntry) -> tuple[_Hit, ...]:
+    # Depends only on the ingredient and what the allergy names (not on the patient): decided once per engine.
+    key = ("allergy", ingredient, allergy.ingredient_ids, allergy.class_ids)
+    found = ctx.memo.get(key)
+    if isinstance(found, tuple):
+        return found
+    allergy_groups = set(allergy.class_ids)
+    for named in allergy.ingredient_ids:
+        allergy_groups |= ctx.knowledge.allergy.groups_of(named)
+    hits = tuple(h for h in _hits(ctx, ingredient, allergy, allergy_groups) if ctx.ruleset.builtin(h.rule_id).enabled)
+    ctx.remember(key, hits)
+    return hits
 
 
 def _hits(ctx: EvalContext, ingredient: str, allergy: AllergyEntry, allergy_groups: set[str]) -> list[_Hit]:
@@ -106,12 +113,19 @@ def _finding(ctx: EvalContext, draft: MedicationEntry, allergy: AllergyEntry, hi
     worst = min(hits, key=lambda h: SEVERITY_RANK[h.severity])
     setting = ctx.ruleset.builtin(worst.rule_id)
     severity = setting.severity or worst.severity
-    if allergy.criticality == "high" and setting.severity is None:
+    raised = allergy.criticality == "high" and setting.severity is None
+    if raised:
         severity = _raise(severity)
     status = allergy.verification_status or "unverified"
+    # State the tier the card carries, after the criticality raise or a site override, never the raw one.
     lines = [
         f"**{draft.display}** (draft) and the recorded allergy **{allergy.display}** "
-        f"(criticality {allergy.criticality or 'not stated'}, {status}).",
+        f"(criticality {allergy.criticality or 'not stated'}, {status}): **{severity.value}**"
+        + (
+            f" (raised from {worst.severity.value} for high criticality)."
+            if raised and severity != worst.severity
+            else "."
+        ),
         "",
         "**Why for this patient:** " + "; ".join(dict.fromkeys(h.why for h in hits)) + ".",
     ]
@@ -143,6 +157,6 @@ def _finding(ctx: EvalContext, draft: MedicationEntry, allergy: AllergyEntry, hi
         source_dataset=worst.dataset,
         source_version=dataset_version(worst.dataset),
         references=cross.references if cross else (),
-        suggestions=(remove_suggestion(draft), *ctx.alternatives(worst.ingredient)),
+        suggestions=(ctx.remove_suggestion(draft), *ctx.alternatives(worst.ingredient, draft)),
         dedupe_key=("allergy", draft.ref, allergy.ref),
     )

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ontology.vocab import Severity
-from rules.context import EvalContext, finding, remove_suggestion
+from rules.context import EvalContext, finding, fit_summary
 from rules.findings import SEVERITY_RANK, Finding
 from rules.knowledge import InteractionFact
 from rules.patient import MedicationEntry
@@ -29,34 +29,52 @@ class _RuleHit:
 
 def check(ctx: EvalContext) -> list[Finding]:
     out: list[Finding] = []
-    setting = ctx.ruleset.builtin(RULE_ID)
+    memo = ctx.memo
     for index, draft in enumerate(ctx.patient.drafts):
-        sides = [(a, ctx.classes_of(a)) for a in draft.ingredient_ids]
-        partners = [ctx.interactions_of(a) for a in draft.ingredient_ids]
-        rules_of = [ctx.ruleset.drug_drug_candidates(a, classes_a) for a, classes_a in sides]
         for other, role in ctx.others_for(index):
             if other.ref == draft.ref:
                 continue
-            facts: list[tuple[str, str, InteractionFact]] = []
-            hits: list[_RuleHit] = []
-            for (a, classes_a), rules_a, partners_a in zip(sides, rules_of, partners, strict=True):
-                for b in other.ingredient_ids:
-                    if a == b:
-                        continue  # same ingredient twice is duplicate therapy, not an interaction
-                    if setting.enabled:
-                        facts.extend((a, b, f) for f in partners_a.interactions_with(b))
-                    classes_b = ctx.classes_of(b)
-                    for rule in rules_a:
-                        assert rule.with_drug is not None  # drug-drug index only holds such rules
-                        forward = rule.match.matches(a, classes_a) and rule.with_drug.matches(b, classes_b)
-                        backward = rule.with_drug.matches(a, classes_a) and rule.match.matches(b, classes_b)
-                        if forward:
-                            hits.append(_RuleHit(rule, a, b, a, b))
-                        elif backward:
-                            hits.append(_RuleHit(rule, a, b, b, a))
-            if facts or hits:
-                out.append(_pair_finding(ctx, draft, other, role, facts, hits))
+            # What a pair of ingredient sets yields depends only on the index and the rule set, both fixed
+            # for this engine: analyse it once, then only the patient's names and refs are filled in.
+            key = (RULE_ID, draft.ingredient_ids, other.ingredient_ids)
+            pair = memo.get(key, _UNSEEN)
+            if pair is _UNSEEN:
+                pair = _analyse(ctx, draft.ingredient_ids, other.ingredient_ids)
+                ctx.remember(key, pair)
+            if pair is not None:
+                assert isinstance(pair, _PairCard)
+                out.append(_render(ctx, pair, draft, other, role))
     return out
+
+
+_UNSEEN = object()
+
+
+def _analyse(ctx: EvalContext, draft_ids: tuple[str, ...], other_ids: tuple[str, ...]) -> _PairCard | None:
+    setting = ctx.ruleset.builtin(RULE_ID)
+    facts: list[tuple[str, str, InteractionFact]] = []
+    hits: list[_RuleHit] = []
+    for a in draft_ids:
+        classes_a = ctx.classes_of(a)
+        partners_a = ctx.interactions_of(a)
+        rules_a = ctx.ruleset.drug_drug_candidates(a, classes_a)
+        for b in other_ids:
+            if a == b:
+                continue  # same ingredient twice is duplicate therapy, not an interaction
+            if setting.enabled:
+                facts.extend((a, b, f) for f in partners_a.interactions_with(b))
+            classes_b = ctx.classes_of(b)
+            for rule in rules_a:
+                assert rule.with_drug is not None  # drug-drug index only holds such rules
+                forward = rule.match.matches(a, classes_a) and rule.with_drug.matches(b, classes_b)
+                backward = rule.with_drug.matches(a, classes_a) and rule.match.matches(b, classes_b)
+                if forward:
+                    hits.append(_RuleHit(rule, a, b, a, b))
+                elif backward:
+                    hits.append(_RuleHit(rule, a, b, b, a))
+    if not facts and not hits:
+        return None
+    return _pair_card(ctx, facts, hits)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,14 +141,22 @@ def _decide(ctx: EvalContext, facts: list[tuple[str, str, InteractionFact]], hit
     )
 
 
-def _pair_finding(
-    ctx: EvalContext,
-    draft: MedicationEntry,
-    other: MedicationEntry,
-    role: str,
-    facts: list[tuple[str, str, InteractionFact]],
-    hits: list[_RuleHit],
-) -> Finding:
+@dataclass(frozen=True, slots=True)
+class _PairCard:
+    """Everything a drug-drug card says that does not depend on the patient (cached per ingredient pair)."""
+
+    verdict: _Verdict
+    summary: str
+    why: str
+    """The matched ingredients, classes and rules, for the "Why for this patient" line."""
+    tail: str
+    """The detail after the "Why" line: rule texts, what happens, mechanism, management, evidence."""
+    source_dataset: str
+    source_version: str
+    references: tuple[str, ...]
+
+
+def _pair_card(ctx: EvalContext, facts: list[tuple[str, str, InteractionFact]], hits: list[_RuleHit]) -> _PairCard:
     superseding = [h for h in hits if h.rule.rule.supersedes_index]
     if superseding:
         facts, hits = [], superseding
@@ -140,7 +166,25 @@ def _pair_finding(
     references = tuple(_unique(r for _, _, f in facts for r in f.references)) + tuple(
         _unique(r for h in hits for r in h.rule.rule.references)
     )
-    suggestions = (remove_suggestion(draft), *ctx.alternatives(verdict.draft_ingredient))
+    why, tail = _detail_parts(ctx, facts, hits, verdict)
+    return _PairCard(
+        verdict=verdict,
+        summary=fit_summary(verdict.summary),
+        why=why,
+        tail=tail,
+        source_dataset="; ".join(_unique(verdict.datasets)),
+        source_version="; ".join(_unique(dataset_version(d) for d in verdict.datasets)),
+        references=references,
+    )
+
+
+def _render(ctx: EvalContext, pair: _PairCard, draft: MedicationEntry, other: MedicationEntry, role: str) -> Finding:
+    verdict = pair.verdict
+    where = "also being ordered" if role == "another draft order" else "on the active medication list"
+    detail = (
+        f"**{draft.display}** (draft) with **{other.display}** ({role}): **{verdict.severity.value}** interaction.\n"
+        f"\n**Why for this patient:** {other.display} is {where}; {pair.why}{pair.tail}"
+    )
     return finding(
         rule_id=verdict.rule_id,
         rule_version=verdict.rule_version,
@@ -149,40 +193,33 @@ def _pair_finding(
         interruptive=verdict.interruptive,
         draft=draft,
         other_ref=other.ref,
-        summary=verdict.summary,
-        detail="\n".join(_detail_lines(ctx, draft, other, role, facts, hits, verdict)),
+        summary=pair.summary,
+        detail=detail,
         management=verdict.management,
         source_label=verdict.label,
         source_url=verdict.url,
-        source_dataset="; ".join(_unique(verdict.datasets)),
-        source_version="; ".join(_unique(dataset_version(d) for d in verdict.datasets)),
-        references=references,
-        suggestions=suggestions,
+        source_dataset=pair.source_dataset,
+        source_version=pair.source_version,
+        references=pair.references,
+        suggestions=(ctx.remove_suggestion(draft), *ctx.alternatives(verdict.draft_ingredient, draft)),
         dedupe_key=("pair", *sorted((draft.ref, other.ref))),
+        summary_fitted=True,
     )
 
 
-def _detail_lines(
+def _detail_parts(
     ctx: EvalContext,
-    draft: MedicationEntry,
-    other: MedicationEntry,
-    role: str,
     facts: list[tuple[str, str, InteractionFact]],
     hits: list[_RuleHit],
     verdict: _Verdict,
-) -> list[str]:
+) -> tuple[str, str]:
     descriptions = _unique(f.description for _, _, f in facts)[:3]
     told = " ".join(descriptions)
     # Some sources repeat the mechanism inside the description; say it once.
     mechanisms = [m for m in _unique(f.mechanism for _, _, f in facts[:3]) if m not in told]
     why = [_matched_text(ctx, a, b, f) for a, b, f in facts[:4]]
     why += [f"pharmacist rule `{h.rule.id}` ({h.rule.rule.title})" for h in hits]
-    where = "also being ordered" if role == "another draft order" else "on the active medication list"
-    lines = [
-        f"**{draft.display}** (draft) with **{other.display}** ({role}): **{verdict.severity.value}** interaction.",
-        "",
-        f"**Why for this patient:** {other.display} is {where}; " + "; ".join(why),
-    ]
+    lines: list[str] = []
     if hits:
         lines += ["", *_unique(_fill_detail(ctx, h) for h in hits)]
     if descriptions:
@@ -193,7 +230,7 @@ def _detail_lines(
         lines += ["", f"**Management:** {verdict.management}"]
     evidence = [_evidence(f) for _, _, f in _by_source(facts)] + _unique(h.rule.rule.source.label for h in hits)
     lines += ["", "**Evidence:** " + "; ".join(evidence)]
-    return lines
+    return "; ".join(why), "\n" + "\n".join(lines)
 
 
 def _matched_text(ctx: EvalContext, a: str, b: str, fact: InteractionFact) -> str:

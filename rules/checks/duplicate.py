@@ -8,6 +8,8 @@ merely share a CYP enzyme or a ring system, which would be noise.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from ontology.vocab import Severity
 from rules.context import EvalContext, finding, remove_suggestion
 from rules.findings import Finding
@@ -24,28 +26,47 @@ def therapeutic_classes(ctx: EvalContext, ingredient: str) -> frozenset[str]:
 
 def check(ctx: EvalContext) -> list[Finding]:
     out: list[Finding] = []
-    same_ingredient = ctx.ruleset.builtin(SAME_INGREDIENT)
-    same_class = ctx.ruleset.builtin(SAME_CLASS)
     for index, draft in enumerate(ctx.patient.drafts):
-        draft_ings = set(draft.ingredient_ids)
         for other, role in ctx.others_for(index):
             if other.ref == draft.ref or not other.ingredient_ids:
                 continue
-            shared = sorted(draft_ings & set(other.ingredient_ids))
-            if shared and same_ingredient.enabled:
-                out.append(_finding(ctx, draft, other, role, SAME_INGREDIENT, shared[0], None))
-                continue
-            if not same_class.enabled:
-                continue
-            other_classes: set[str] = set()
-            for ingredient in other.ingredient_ids:
-                other_classes |= therapeutic_classes(ctx, ingredient)
-            for ingredient in draft.ingredient_ids:
-                common = therapeutic_classes(ctx, ingredient) & other_classes
-                if common:
-                    out.append(_finding(ctx, draft, other, role, SAME_CLASS, ingredient, min(common)))
-                    break
+            # Depends only on the two ingredient sets and the rule settings: decided once per engine.
+            key = (SAME_CLASS, draft.ingredient_ids, other.ingredient_ids)
+            found = ctx.memo.get(key, _UNSEEN)
+            if found is _UNSEEN:
+                found = _duplicate(ctx, draft.ingredient_ids, other.ingredient_ids)
+                ctx.remember(key, found)
+            if isinstance(found, _Duplicate):
+                out.append(_finding(ctx, draft, other, role, found.rule_id, found.ingredient, found.class_id))
     return out
+
+
+_UNSEEN = object()
+
+
+@dataclass(frozen=True, slots=True)
+class _Duplicate:
+    rule_id: str
+    ingredient: str
+    """The draft's ingredient that duplicates."""
+    class_id: str | None
+    """The shared class; None when the ingredient itself is shared."""
+
+
+def _duplicate(ctx: EvalContext, draft_ids: tuple[str, ...], other_ids: tuple[str, ...]) -> _Duplicate | None:
+    shared = sorted(set(draft_ids) & set(other_ids))
+    if shared and ctx.ruleset.builtin(SAME_INGREDIENT).enabled:
+        return _Duplicate(SAME_INGREDIENT, shared[0], None)
+    if not ctx.ruleset.builtin(SAME_CLASS).enabled:
+        return None
+    other_classes: set[str] = set()
+    for ingredient in other_ids:
+        other_classes |= therapeutic_classes(ctx, ingredient)
+    for ingredient in draft_ids:
+        common = therapeutic_classes(ctx, ingredient) & other_classes
+        if common:
+            return _Duplicate(SAME_CLASS, ingredient, min(common))
+    return None
 
 
 def _finding(
