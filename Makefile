@@ -30,10 +30,17 @@ $(GRAPH): | $(STAMP)
 load: $(STAMP)
 	$(BIN)/kgcds load
 
-## Build the full graph into the embedded store (first time only), print its statistics, serve CDS Hooks on :8080.
+## Build the full graph into the embedded store (first time only), print its statistics, serve CDS Hooks on
+## 127.0.0.1:8080. With no trusted JWT issuer configured (KGCDS_TRUSTED_ISSUERS) the quick start runs in
+## development mode (KGCDS_AUTH=disabled, loopback only, warning logged); configure issuers for real use.
 serve: $(STAMP) $(GRAPH)
 	$(BIN)/kgcds stats
-	$(BIN)/kgcds serve
+	@if [ -z "$$KGCDS_TRUSTED_ISSUERS" ] && [ -z "$$KGCDS_AUTH" ]; then \
+		echo "no KGCDS_TRUSTED_ISSUERS: serving in development mode without JWT checks (loopback only)"; \
+		KGCDS_AUTH=disabled $(BIN)/kgcds serve --host 127.0.0.1; \
+	else \
+		$(BIN)/kgcds serve; \
+	fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
