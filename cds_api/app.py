@@ -22,6 +22,8 @@ from litestar.openapi.spec import Components, OpenAPIMediaType, Reference, Reque
 
 from cds_api.cards import CardFactory
 from cds_api.controllers import AppResources, build_routes
+from cds_api.ddx_service import DDX_SERVICE, PatientViewDiagnosis
+from cds_api.diagnosis import DiagnosisRequest
 from cds_api.errors import exception_to_response
 from cds_api.feedback_store import FeedbackStore
 from cds_api.fhir_context import ContextBuilder
@@ -60,13 +62,16 @@ def create_app(
     http_client: httpx.AsyncClient | None = None,
     clock: Callable[[], datetime] | None = None,
     store_health: StoreHealth | None = None,
+    ddx: PatientViewDiagnosis | None = None,
 ) -> Litestar:
     """``http_client`` (for JWKS and FHIR server reads) is created here unless given, e.g. by tests.
 
     ``store_health`` probes the graph store in the background so ``/health`` can say when it is gone.
+    ``ddx`` (the compiled differential-diagnosis engine) adds ``POST /diagnosis`` and the patient-view service.
     """
     codes = CodeSystemMap.from_schema(load_schema())
-    services = {s.id: s for s in MEDICATION_SERVICES}
+    offered = MEDICATION_SERVICES if ddx is None else (*MEDICATION_SERVICES, DDX_SERVICE)
+    services = {s.id: s for s in offered}
     client = http_client if http_client is not None else httpx.AsyncClient(follow_redirects=False)
     resources = AppResources(
         settings=settings,
@@ -76,8 +81,9 @@ def create_app(
         http_client=client,
         owns_http_client=http_client is None,
         clock=clock or (lambda: datetime.now(UTC)),
-        discovery=discovery_document(MEDICATION_SERVICES),
+        discovery=discovery_document(offered),
         store_health=store_health,
+        ddx=ddx,
     )
     app = Litestar(
         route_handlers=build_routes(resources),
@@ -91,7 +97,8 @@ def create_app(
         openapi_config=OpenAPIConfig(
             title="kgcds CDS Hooks services",
             version="2.0",
-            description="CDS Hooks 2.0 medication-safety services over the kgcds knowledge graph.",
+            description="CDS Hooks 2.0 medication-safety and differential-diagnosis services over the kgcds "
+            "knowledge graph, and POST /diagnosis for plain-JSON differential diagnosis.",
             components=Components(
                 security_schemes={"cdsHooksJwt": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")}
             ),
@@ -106,15 +113,20 @@ def create_app(
 
 def _document_request_bodies(app: Litestar) -> None:
     """Add the request schemas to OpenAPI: handlers read raw bytes, so Litestar cannot infer them."""
-    (hook_ref, feedback_ref), components = msgspec.json.schema_components(
-        [HookRequest, FeedbackRequest], ref_template="#/components/schemas/{name}"
+    (hook_ref, feedback_ref, diagnosis_ref), components = msgspec.json.schema_components(
+        [HookRequest, FeedbackRequest, DiagnosisRequest], ref_template="#/components/schemas/{name}"
     )
     schema = app.openapi_schema
     if schema.components.schemas is None:
         schema.components.schemas = {}
     # msgspec's JSON Schema dicts pass through Litestar's serialiser unchanged; the cast only tells mypy.
     schema.components.schemas.update({name: cast(Any, value) for name, value in components.items()})
-    for path, ref in (("/cds-services/{service_id}", hook_ref), ("/cds-services/{service_id}/feedback", feedback_ref)):
+    bodies = (
+        ("/cds-services/{service_id}", hook_ref),
+        ("/cds-services/{service_id}/feedback", feedback_ref),
+        ("/diagnosis", diagnosis_ref),
+    )
+    for path, ref in bodies:
         item = schema.paths.get(path) if schema.paths else None
         if item is not None and item.post is not None:
             media = OpenAPIMediaType(schema=Reference(ref=ref["$ref"]))

@@ -51,7 +51,9 @@ class CardSuggestion(msgspec.Struct, frozen=True, omit_defaults=True):
     actions: tuple[Action, ...] = ()
 
 
-class Link(msgspec.Struct, frozen=True, omit_defaults=True):
+class Link(msgspec.Struct, frozen=True):
+    """CDS Hooks requires ``type`` on every link, so this struct does not omit its default."""
+
     label: str
     url: str
     type: str = "absolute"

@@ -20,6 +20,8 @@ from litestar.params import FromPath
 from litestar.types import ControllerRouterHandler
 
 from cds_api.cards import CardsResponse
+from cds_api.ddx_service import DDX_SERVICE_ID, PatientViewDiagnosis
+from cds_api.diagnosis import DiagnosisResponse
 from cds_api.errors import FHIR_JSON, OperationOutcome, Unprocessable, decode_body
 from cds_api.feedback_store import FeedbackRecord, FeedbackStore, UnknownCard
 from cds_api.fhir_context import parse_fhir_datetime
@@ -48,6 +50,8 @@ class AppResources:
     store_health: StoreHealth | None = None
     """Reachability of the graph store the index came from; None when the app was given no store."""
     discovery: bytes = b""
+    ddx: PatientViewDiagnosis | None = None
+    """The compiled differential-diagnosis engine; None when the store holds no phenotype data."""
     feedback_decoder: msgspec.json.Decoder[FeedbackRequest] = field(
         default_factory=lambda: msgspec.json.Decoder(FeedbackRequest)
     )
@@ -113,6 +117,12 @@ def build_routes(resources: AppResources) -> list[ControllerRouterHandler]:
         hook_request = screening.decode(service, await request.body())
         record = await gather_record(hook_request, service.prefetch, resources.fetcher)
         now = resources.clock()
+        if service_id == DDX_SERVICE_ID and resources.ddx is not None:
+            # Ranking every disease takes tens of milliseconds: off the event loop, like any CPU-bound step.
+            ranked = await asyncio.to_thread(resources.ddx.run, record)
+            if ranked.issued:
+                resources.feedback().record_issued(service_id, ranked.issued, now)
+            return Response(ranked.body, media_type=JSON)
         result = screening.screen(hook_request, record, now)
         if result.issued:
             resources.feedback().record_issued(service_id, result.issued, now)
@@ -153,7 +163,32 @@ def build_routes(resources: AppResources) -> list[ControllerRouterHandler]:
             return Response(b'{"status":"pass"}', media_type=JSON)
         return Response(msgspec.json.encode(resources.store_health.report()), media_type=JSON)
 
-    return [discovery, call_service, feedback, health]
+    routes: list[ControllerRouterHandler] = [discovery, call_service, feedback, health]
+    ddx = resources.ddx
+    if ddx is not None:
+
+        @post(
+            "/diagnosis",
+            summary="Differential diagnosis from HPO findings (plain JSON)",
+            description=(
+                "Body: observed and excluded HPO ids, optional age, sex and genes, top_k (1-50). Answer: the ranked "
+                "diseases with score, probability and explanation, the findings worth checking next, terms not in "
+                "the loaded ontology, and the ranker/model version."
+            ),
+            tags=["Differential diagnosis"],
+            status_code=200,
+            responses={
+                200: ResponseSpec(DiagnosisResponse, description="The ranked differential"),
+                400: _outcome("The body is not JSON"),
+                422: _outcome("A field that is missing, unknown, out of range or not an HPO id"),
+            },
+        )
+        async def diagnosis(request: Request[Any, Any, Any]) -> Response[bytes]:
+            body = await request.body()
+            return Response(await asyncio.to_thread(ddx.diagnosis.diagnose, body), media_type=JSON)
+
+        routes.append(diagnosis)
+    return routes
 
 
 def _feedback_record(service: ServiceDefinition, index: int, item: FeedbackItem) -> FeedbackRecord:

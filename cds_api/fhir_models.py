@@ -82,6 +82,8 @@ class FhirResource(msgspec.Struct, frozen=True):
     valueQuantity: Quantity | None = None
     valueCodeableConcept: CodeableConcept | None = None
     valueString: str | None = None
+    valueBoolean: bool | None = None
+    interpretation: tuple[CodeableConcept, ...] = ()
     component: tuple[ObservationComponent, ...] = ()
     # Medication (a contained or referenced Medication resource carries the code)
     contained: tuple[FhirResource, ...] = ()
@@ -128,6 +130,8 @@ class Prefetch(msgspec.Struct, frozen=True):
     conditions: FhirResource | None = None
     labs: FhirResource | None = None
     genomics: FhirResource | None = None
+    observations: FhirResource | None = None
+    """Phenotype Observations, for the differential-diagnosis patient-view service."""
 
 
 class HookRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

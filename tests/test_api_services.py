@@ -222,10 +222,11 @@ def test_empty_prefetch_bundles_are_fine(client: TestClient[Any]) -> None:
 
 
 def test_every_prefetch_template_key_is_a_decoded_prefetch_field() -> None:
+    from cds_api.ddx_service import DDX_PREFETCH
     from cds_api.fhir_models import Prefetch
     from cds_api.prefetch import MEDICATION_PREFETCH
 
-    assert {t.key for t in MEDICATION_PREFETCH} == set(Prefetch.__struct_fields__)
+    assert {t.key for t in (*MEDICATION_PREFETCH, *DDX_PREFETCH)} == set(Prefetch.__struct_fields__)
 
 
 def test_random_uuid_is_a_version_4_uuid() -> None:

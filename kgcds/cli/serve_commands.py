@@ -37,6 +37,9 @@ LOG = logging.getLogger("kgcds.serve")
 def serve_command(store: str | None, host: str, port: int, rules_dir: Path | None, overrides: Path | None) -> None:
     """Serve the CDS Hooks medication-safety services (discovery at /cds-services, OpenAPI at /schema).
 
+    When the store holds HPO annotations, differential diagnosis is served too: the patient-view
+    service differential-diagnosis-patient-view and POST /diagnosis.
+
     The knowledge index is compiled from the store once at start-up; calls never query the store.
     Security settings come from KGCDS_* variables: KGCDS_TRUSTED_ISSUERS (JSON list of
     {"iss", "jku_allow", "jwks"}), KGCDS_PUBLIC_BASE_URL, KGCDS_FEEDBACK_DB, and KGCDS_AUTH=disabled
@@ -78,7 +81,9 @@ def serve_command(store: str | None, host: str, port: int, rules_dir: Path | Non
     # The store stays open only for the background health probe: requests never touch it.
     health = StoreHealth.for_store(graph, compiled.index.metadata)
     try:
-        app = create_app(api_settings, lambda: compiled.terminology, compiled.engine, store_health=health)
+        app = create_app(
+            api_settings, lambda: compiled.terminology, compiled.engine, store_health=health, ddx=compiled.ddx
+        )
     except (ValueError, JoseError) as exc:
         raise CliError(f"KGCDS_TRUSTED_ISSUERS: a configured JWKS is not a valid key set: {exc}") from exc
     # The index is long-lived: move it out of the collector's reach so full collections stay short
