@@ -7,6 +7,8 @@ differential rests on part of the record. A record without phenotype findings ge
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import msgspec
@@ -57,6 +59,8 @@ DDX_SERVICE = ServiceDefinition(
     ),
 )
 
+LOG = logging.getLogger("kgcds.api.ddx")
+
 
 @dataclass(frozen=True, slots=True)
 class PatientViewResult:
@@ -76,12 +80,16 @@ class PatientViewDiagnosis:
         found = self.extractor.extract((*record.of("conditions"), *record.of("observations")))
         known = self.diagnosis.engine.index.term_index
         if not any(t in known for t in found.observed):
+            # No differential to qualify, so no card: a card about unusable codes on every chart opening
+            # would be noise. The count is logged (no identifiers) so unmapped vocabularies stay visible.
+            if found.unmapped:
+                LOG.info("patient-view: no usable HPO finding; %d code(s) without an HPO mapping", len(found.unmapped))
             return PatientViewResult(self._encoder.encode(CardsResponse(cards=())), [], found)
         sex = next((p.gender for p in record.of("patient") if p.gender in ("male", "female")), None)
         findings = PatientFindings(observed=found.observed, excluded=found.excluded, sex=sex)
         differential = self.diagnosis.differential(findings, self.top_k)
         cards = [self._disease_card(r, differential, first=i == 0) for i, r in enumerate(differential.results)]
-        unused = self._unused_card(found, differential)
+        unused = self._unused_card(found, differential.unknown_terms, differential.ranker)
         if unused is not None:
             cards.append(unused)
         issued = [IssuedCard(c.uuid, DDX_RULE_ID, self.diagnosis.version.model or "baseline", "info") for c in cards]
@@ -111,7 +119,7 @@ class PatientViewDiagnosis:
             links=links,
         )
 
-    def _unused_card(self, found: PhenotypeFindings, differential: Differential) -> Card | None:
+    def _unused_card(self, found: PhenotypeFindings, unknown_terms: Sequence[str], ranker: str) -> Card | None:
         lines: list[str] = []
         for u in found.unmapped[:MAX_UNMAPPED_LISTED]:
             code = f"{u.system}|{u.code}" if u.system or u.code else "(no code)"
@@ -119,15 +127,15 @@ class PatientViewDiagnosis:
             lines.append(f"- {u.resource}: {code}{name}: {u.reason}")
         if len(found.unmapped) > MAX_UNMAPPED_LISTED:
             lines.append(f"- … and {len(found.unmapped) - MAX_UNMAPPED_LISTED} more")
-        lines += [f"- {term}: not a term of the loaded HPO release" for term in differential.unknown_terms]
-        count = len(found.unmapped) + len(differential.unknown_terms)
+        lines += [f"- {term}: not a term of the loaded HPO release" for term in unknown_terms]
+        count = len(found.unmapped) + len(unknown_terms)
         if not count:
             return None
         return Card(
             uuid=random_uuid(),
             summary=truncate(f"Differential diagnosis: {count} recorded finding code(s) could not be used"),
             indicator="info",
-            source=self._source(differential.ranker),
+            source=self._source(ranker),
             detail="These codes have no HPO mapping in the knowledge graph and were left out of the ranking:\n"
             + "\n".join(lines),
         )
