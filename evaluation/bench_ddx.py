@@ -14,11 +14,11 @@ import time
 from pathlib import Path
 
 import click
-import numpy as np
 
 from ddx_ranker.engine import DdxEngine, RankerName
 from ddx_ranker.learned import LearnedRanker
 from evaluation.ddx_eval import findings_of, load_cases
+from evaluation.latency import summary_ms
 from graph_store.embedded import EmbeddedGraphStore
 from knowledge_index.phenotype import PhenotypeIndex
 from ontology.schema import load_schema
@@ -30,13 +30,7 @@ def bench(engine: DdxEngine, findings: list[object], ranker: RankerName, explain
         started = time.perf_counter()
         engine.differential(f, top_k=10, ranker=ranker, with_explanations=explain)  # type: ignore[arg-type]
         timings.append((time.perf_counter() - started) * 1000)
-    arr = np.array(timings)
-    return {
-        "n": len(timings),
-        "median_ms": round(float(np.median(arr)), 2),
-        "p99_ms": round(float(np.percentile(arr, 99)), 2),
-        "max_ms": round(float(arr.max()), 2),
-    }
+    return summary_ms(timings)
 
 
 @click.command()

@@ -18,25 +18,15 @@ from pathlib import Path
 
 import click
 import msgspec
-import numpy as np
 from litestar.testing import TestClient
 
 from cds_api.app import create_app
 from cds_api.bootstrap import compile_services
 from cds_api.settings import ApiSettings
 from evaluation.ddx_eval import load_cases
+from evaluation.latency import summary_ms
 from graph_store.embedded import EmbeddedGraphStore
 from ontology.schema import load_schema
-
-
-def summarise(timings: list[float]) -> dict[str, float]:
-    arr = np.array(timings)
-    return {
-        "n": len(timings),
-        "median_ms": round(float(np.median(arr)), 2),
-        "p99_ms": round(float(np.percentile(arr, 99)), 2),
-        "max_ms": round(float(arr.max()), 2),
-    }
 
 
 @click.command()
@@ -86,8 +76,8 @@ def main(store_path: Path, cases_path: Path, n_cases: int, top_k: int) -> None:
         "ranker": compiled.ddx.diagnosis.version.model_dump(),
         "compile_services_s": round(compile_s, 2),
         "top_k": top_k,
-        "http_in_process": summarise(http),
-        "diagnose_bytes": summarise(direct),
+        "http_in_process": summary_ms(http),
+        "diagnose_bytes": summary_ms(direct),
     }
     click.echo(json.dumps(report, indent=2))
 

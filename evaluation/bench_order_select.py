@@ -31,6 +31,7 @@ import httpx
 
 from cds_api.bootstrap import CompiledServices, compile_services
 from cds_api.settings import ApiSettings
+from evaluation.latency import percentile
 from evaluation.synthea_orders import order_sign_request, read_bundles
 from graph_store.contract import GraphStore
 from kgcds.settings import default_data_dir
@@ -170,11 +171,6 @@ def compile_from(store: str | None, fixture: bool, work: Path) -> CompiledServic
         return compile_services(graph, schema)
     finally:
         graph.close()
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def in_process(compiled: CompiledServices, body: bytes, iterations: int) -> dict[str, float]:
