@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from kgcds.cli import main
+from kgcds.settings import PROJECT_ROOT
 
 HEAD_ROWS = 400
 
@@ -40,9 +41,10 @@ def loaded_home(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> 
     data = root / "data"
     _slice_sources(shared_data, data)
     home = root / "home"
+    cases = PROJECT_ROOT / "data_samples" / "phenopackets_sample.jsonl"
     result = CliRunner().invoke(
         main,
-        ["load", "--quiet", "--data-dir", str(data), "--report", str(root / "report.json")],
+        ["load", "--quiet", "--data-dir", str(data), "--report", str(root / "report.json"), "--cases", str(cases)],
         env={"KGCDS_HOME": str(home), "KGCDS_HPO_DIR": ""},
     )
     assert result.exit_code == 0, result.output
@@ -59,6 +61,9 @@ def test_load_then_stats_json(loaded_home: tuple[Path, Path]) -> None:
     assert stats["nodes"]["Drug"] > 0 and stats["relationships"]["INTERACTS_WITH"] > 0
     report = json.loads(report_path.read_text(encoding="utf-8"))
     assert "onc_high_priority" in report["sources"] and report["rejected_count"] == 0
+    # The sample cases come in de-identified, with their findings linked to HPO terms.
+    assert stats["nodes"]["Case"] == 12
+    assert stats["relationships"]["HAS_FINDING"] > 12 and stats["relationships"]["DIAGNOSED_WITH"] >= 10
 
 
 def test_load_into_a_missing_data_dir_exits_2(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from graph_loader.adapters.phenopackets import PhenopacketsAdapter
 from graph_loader.pipeline import LoadError, load_graph
 from graph_loader.sources import default_adapters
 from graph_store.contract import GraphStore, StoreError
@@ -54,9 +55,22 @@ def print_stats(store: GraphStore, as_json: bool) -> None:
     default=None,
     help="Write the full load report (rejected rows, unmapped references) as JSON here.",
 )
+@click.option(
+    "--cases",
+    "case_files",
+    multiple=True,
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Also add the case reports of a GA4GH Phenopackets v2 JSONL(.gz) file as Case nodes "
+    "(de-identified on load). Repeatable.",
+)
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 def load_command(
-    store: str | None, data_dir: Path | None, atc_file: Path | None, report_path: Path | None, quiet: bool
+    store: str | None,
+    data_dir: Path | None,
+    atc_file: Path | None,
+    report_path: Path | None,
+    case_files: tuple[Path, ...],
+    quiet: bool,
 ) -> None:
     """Build the knowledge graph from every source and replace the store's graph atomically.
 
@@ -72,6 +86,7 @@ def load_command(
         adapters = default_adapters(paths)
     except (OSError, ValueError, pl.exceptions.PolarsError) as exc:
         raise CliError(f"cannot read the sources under --data-dir {settings.data_dir}: {exc}") from exc
+    adapters += [PhenopacketsAdapter(path=path, name=f"phenopackets_{path.name.split('.')[0]}") for path in case_files]
     target = open_store(settings, schema)
     progress = Progress(
         SpinnerColumn(),
@@ -109,7 +124,8 @@ def load_command(
     )
     for reason, n in report.rejected_by_reason().most_common(10):
         click.echo(f"  refused {n:>6} x {reason}")
-    print_stats(open_store(settings, schema), as_json=False) if not quiet else None
+    if not quiet:
+        print_stats(open_store(settings, schema), as_json=False)
 
 
 @click.command("stats")
