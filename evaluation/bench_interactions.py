@@ -29,26 +29,15 @@ from ontology.vocab import RelType
 
 def _load(store: EmbeddedGraphStore, data_dir: Path) -> None:
     from graph_loader.adapter import SourceAdapter
-    from graph_loader.adapters.ansm_english_subset import AnsmEnglishSubsetAdapter
-    from graph_loader.adapters.ansm_thesaurus import AnsmThesaurusAdapter
-    from graph_loader.adapters.cpic import CpicAdapter
     from graph_loader.adapters.drug_vocabulary import drug_adapters
-    from graph_loader.adapters.onc_ddi import OncClassPairsAdapter, OncPairListAdapter
+    from graph_loader.adapters.interaction_sources import interaction_adapters
     from graph_loader.config import SourcePaths
     from graph_loader.drug_identity import DrugResolver
     from graph_loader.pipeline import load_graph
 
     paths = SourcePaths(data_dir=data_dir)
     resolver = DrugResolver.from_paths(paths)
-    optional = [
-        OncPairListAdapter.high_priority(paths, resolver),
-        OncPairListAdapter.non_interruptive(paths, resolver),
-        OncClassPairsAdapter.from_paths(paths, resolver),
-        AnsmEnglishSubsetAdapter.from_paths(paths, resolver),
-        AnsmThesaurusAdapter.from_paths(paths, resolver),
-        CpicAdapter.from_paths(paths, resolver),
-    ]
-    adapters: list[SourceAdapter] = [*drug_adapters(paths, resolver), *(a for a in optional if a is not None)]
+    adapters: list[SourceAdapter] = [*drug_adapters(paths, resolver), *interaction_adapters(paths, resolver)]
     report = load_graph(store, adapters, load_schema())
     unmapped = Counter(u.origin.split(":")[0] for u in report.unmapped)
     rejected = Counter(r.origin.split(":")[0] for r in report.rejected)

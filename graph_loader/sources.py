@@ -9,7 +9,9 @@ from graph_loader.config import SourcePaths
 def default_adapters(paths: SourcePaths) -> list[SourceAdapter]:
     """Every adapter whose source is supplied. Missing optional sources are skipped."""
     adapters: list[SourceAdapter] = []
-    # Each group below is registered by the module that owns the source.
+    # Each group below is registered by the module that owns the source. Imports stay local: some
+    # sources' packages are slow to import (simple-icd-10-cm parses its XML at import, ~3 s), and
+    # importing this registry should not pay for them.
     # --- phenotype / disease / gene sources ---
     from graph_loader.adapters.hpo import hpo_adapters
     from graph_loader.adapters.icd10cm import Icd10CmAdapter
@@ -23,18 +25,7 @@ def default_adapters(paths: SourcePaths) -> list[SourceAdapter]:
     drugs = shared_resolver(paths)  # built once; interaction/PGx adapters below reuse it
     adapters += drug_adapters(paths, drugs)
     # --- interaction and pharmacogenomic sources ---
-    from graph_loader.adapters.ansm_english_subset import AnsmEnglishSubsetAdapter
-    from graph_loader.adapters.ansm_thesaurus import AnsmThesaurusAdapter
-    from graph_loader.adapters.cpic import CpicAdapter
-    from graph_loader.adapters.onc_ddi import OncClassPairsAdapter, OncPairListAdapter
+    from graph_loader.adapters.interaction_sources import interaction_adapters
 
-    ddi_and_pgx = [
-        OncPairListAdapter.high_priority(paths, drugs),
-        OncPairListAdapter.non_interruptive(paths, drugs),
-        OncClassPairsAdapter.from_paths(paths, drugs),
-        AnsmEnglishSubsetAdapter.from_paths(paths, drugs),
-        AnsmThesaurusAdapter.from_paths(paths, drugs),
-        CpicAdapter.from_paths(paths, drugs),
-    ]
-    adapters += [a for a in ddi_and_pgx if a is not None]
+    adapters += interaction_adapters(paths, drugs)
     return adapters

@@ -15,10 +15,9 @@ from pathlib import Path
 import pytest
 
 from graph_loader.adapter import SourceAdapter
-from graph_loader.adapters.ansm_english_subset import AnsmEnglishSubsetAdapter
-from graph_loader.adapters.ansm_thesaurus import AnsmThesaurusAdapter, class_id
+from graph_loader.adapters.ansm_thesaurus import class_id
 from graph_loader.adapters.drug_vocabulary import drug_adapters
-from graph_loader.adapters.onc_ddi import OncClassPairsAdapter, OncPairListAdapter
+from graph_loader.adapters.interaction_sources import interaction_adapters
 from graph_loader.config import SourcePaths
 from graph_loader.drug_identity import DrugResolver
 from graph_loader.pipeline import load_graph
@@ -112,14 +111,7 @@ def real(
 ) -> Iterator[tuple[DrugClassIndex, InteractionIndex, DrugResolver, LoadReport]]:
     paths = SourcePaths(data_dir=shared_data)
     resolver = DrugResolver.from_paths(paths)
-    optional = [
-        OncPairListAdapter.high_priority(paths, resolver),
-        OncPairListAdapter.non_interruptive(paths, resolver),
-        OncClassPairsAdapter.from_paths(paths, resolver),
-        AnsmEnglishSubsetAdapter.from_paths(paths, resolver),
-        AnsmThesaurusAdapter.from_paths(paths, resolver),
-    ]
-    adapters: list[SourceAdapter] = [*drug_adapters(paths, resolver), *(a for a in optional if a is not None)]
+    adapters: list[SourceAdapter] = [*drug_adapters(paths, resolver), *interaction_adapters(paths, resolver)]
     store = EmbeddedGraphStore(tmp_path_factory.mktemp("ddi") / "graph", schema)
     report = load_graph(store, adapters, schema)
     yield DrugClassIndex.from_store(store), InteractionIndex.from_store(store), resolver, report
