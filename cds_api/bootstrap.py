@@ -15,6 +15,7 @@ from ddx_ranker.learned import LearnedRanker, ModelError
 from graph_store.contract import GraphStore
 from knowledge_index.allergy import AllergyIndex
 from knowledge_index.compiled import KnowledgeIndex, compile_index
+from knowledge_index.frame_cache import FrameCachingStore
 from knowledge_index.phenotype import PhenotypeIndex, PhenotypeIndexError
 from ontology.curie import CodeSystemMap
 from ontology.schema import GraphSchema
@@ -45,18 +46,21 @@ def compile_services(
     """Raises ``EmptyGraphError`` for an empty store and :class:`rules.loader.RuleSetError` for an
     invalid rule set: nothing is served then. A store without phenotype data still serves the
     medication services, without differential diagnosis."""
-    index = compile_index(store, schema)
-    terminology = LexiconTerminology(
-        index.drug_lexicon, AllergyIndex.from_store(store), CodeSystemMap.from_schema(schema), index.conditions
-    )
+    # Every part below reads some of the same tables; over Bolt each read streams them again.
+    cached = FrameCachingStore(store)
+    index = compile_index(cached, schema)
+    allergy = AllergyIndex.from_store(cached)
+    terminology = LexiconTerminology(index.drug_lexicon, allergy, CodeSystemMap.from_schema(schema), index.conditions)
     engine = build_engine(
-        store,
+        cached,
         classes=index.drug_classes,
         interactions=index.interactions,
+        allergy=allergy,
         rules_dir=rules_dir or DEFAULT_LIBRARY,
         overrides=overrides,
     )
-    ddx = compile_ddx(store, index) if with_ddx else None
+    ddx = compile_ddx(cached, index) if with_ddx else None
+    cached.close()
     return CompiledServices(index, terminology, engine, ddx)
 
 

@@ -119,7 +119,10 @@ def _fact(entry: InteractionEntry, key_a: str, key_b: str) -> InteractionFact:
 
 
 def knowledge_from_indexes(
-    store: GraphStore, classes: DrugClassIndex, interactions: InteractionIndex
+    store: GraphStore,
+    classes: DrugClassIndex,
+    interactions: InteractionIndex,
+    allergy: AllergyIndex | None = None,
 ) -> EngineKnowledge:
     """When the caller already compiled the shared indexes (the API does), reuse them."""
     class_info = {cid: ClassInfo(name, classes.type_of(cid) or "") for cid, name in classes.class_names.items()}
@@ -134,7 +137,7 @@ def knowledge_from_indexes(
         interactions=IndexInteractions.build(interactions, classes),
         class_info=class_info,
         drug_names=drug_names,
-        allergy=AllergyIndex.from_store(store),
+        allergy=allergy if allergy is not None else AllergyIndex.from_store(store),
         pgx=PgxIndex.from_store(store),
         indications=IndicationIndex.from_store(store),
         dataset_versions=dict(store.metadata()),
