@@ -21,7 +21,7 @@ from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.spec import Components, OpenAPIMediaType, Reference, RequestBody, SecurityScheme
 
 from cds_api.cards import CardFactory
-from cds_api.controllers import AppResources, build_routes
+from cds_api.controllers import FEEDBACK_FLUSH_SECONDS, AppResources, build_routes
 from cds_api.ddx_service import DDX_SERVICE, PatientViewDiagnosis
 from cds_api.diagnosis import DiagnosisRequest
 from cds_api.errors import exception_to_response
@@ -29,6 +29,7 @@ from cds_api.feedback_store import FeedbackStore
 from cds_api.fhir_context import ContextBuilder
 from cds_api.fhir_models import FeedbackRequest, HookRequest
 from cds_api.prefetch import FhirFetcher
+from cds_api.replay_store import SharedReplayGuard
 from cds_api.security import JwtVerifier
 from cds_api.services import (
     MEDICATION_SERVICES,
@@ -43,7 +44,6 @@ from ontology.schema import load_schema
 from rules.engine import Engine
 
 LOG = logging.getLogger("kgcds.api")
-FEEDBACK_FLUSH_SECONDS = 1.0
 STORE_PROBE_SECONDS = 30.0
 
 
@@ -73,10 +73,13 @@ def create_app(
     offered = MEDICATION_SERVICES if ddx is None else (*MEDICATION_SERVICES, DDX_SERVICE)
     services = {s.id: s for s in offered}
     client = http_client if http_client is not None else httpx.AsyncClient(follow_redirects=False)
+    # On disk, not in memory, so that every worker process refuses a token any of them has seen.
+    replay = None if settings.auth == "disabled" else SharedReplayGuard(settings.replay_db_path)
     resources = AppResources(
         settings=settings,
         screening=Screening(ContextBuilder(codes), CardFactory(codes), engine, index_provider, services),
-        verifier=None if settings.auth == "disabled" else JwtVerifier.from_settings(settings, client),
+        verifier=None if replay is None else JwtVerifier.from_settings(settings, client, replay=replay),
+        replay_store=replay,
         fetcher=FhirFetcher(client, settings.fhir_timeout_seconds, settings.fhir_max_pages, settings.fhir_server_allow),
         http_client=client,
         owns_http_client=http_client is None,
@@ -138,7 +141,10 @@ def _lifespan(resources: AppResources) -> Callable[[Litestar], contextlib.Abstra
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         if resources.verifier is None:
             LOG.warning("KGCDS_AUTH=disabled: CDS service calls are accepted WITHOUT a JWT. Development only.")
+        # Opened here, in each worker process after any fork: SQLite connections must not cross a fork.
         resources.feedback_store = await asyncio.to_thread(FeedbackStore.open, resources.settings.feedback_db_path)
+        if resources.replay_store is not None:
+            await asyncio.to_thread(resources.replay_store.connect)
         tasks = [asyncio.create_task(_flush_periodically(resources.feedback_store))]
         engine = resources.screening.engine
         if isinstance(engine, ReloadableEngine):
@@ -153,6 +159,8 @@ def _lifespan(resources: AppResources) -> Callable[[Litestar], contextlib.Abstra
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await asyncio.to_thread(resources.feedback_store.close)
+            if resources.replay_store is not None:
+                await asyncio.to_thread(resources.replay_store.close)
             if resources.owns_http_client:
                 await resources.http_client.aclose()
 

@@ -16,7 +16,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 from joserfc import jws, jwt
@@ -85,8 +85,18 @@ class JwksCache:
             raise Unauthorized("the issuer's JWKS is not a valid key set") from exc
 
 
+class JtiReplayGuard(Protocol):
+    """Raises :class:`Unauthorized` when (issuer, jti) was seen and has not expired; remembers it otherwise."""
+
+    def check_and_remember(self, issuer: str, jti: str, expires_at: float, now: float) -> None: ...
+
+
 class ReplayGuard:
-    """Remembers (issuer, jti) until the token expires, so a captured token cannot be replayed."""
+    """Remembers (issuer, jti) until the token expires, so a captured token cannot be replayed.
+
+    One process only: the server uses :class:`cds_api.replay_store.SharedReplayGuard`, which every
+    worker process sees; this one remains for single-process embedding without a writable home.
+    """
 
     def __init__(self, capacity: int) -> None:
         self._capacity = capacity
@@ -114,7 +124,7 @@ class JwtVerifier:
         self,
         issuers: dict[str, tuple[TrustedIssuer, KeySet | None]],
         jwks: JwksCache,
-        replay: ReplayGuard,
+        replay: JtiReplayGuard,
         settings: ApiSettings,
         clock: Callable[[], float],
     ) -> None:
@@ -127,8 +137,13 @@ class JwtVerifier:
 
     @classmethod
     def from_settings(
-        cls, settings: ApiSettings, client: httpx.AsyncClient, clock: Callable[[], float] = time.time
+        cls,
+        settings: ApiSettings,
+        client: httpx.AsyncClient,
+        clock: Callable[[], float] = time.time,
+        replay: JtiReplayGuard | None = None,
     ) -> JwtVerifier:
+        """``replay`` defaults to an in-process guard sized by ``jti_cache_size``."""
         issuers: dict[str, tuple[TrustedIssuer, KeySet | None]] = {}
         for issuer in settings.trusted_issuers:
             configured = public_key_set(issuer.jwks) if issuer.jwks is not None else None
@@ -136,7 +151,7 @@ class JwtVerifier:
         return cls(
             issuers,
             JwksCache(client, settings.jwks_cache_seconds, clock),
-            ReplayGuard(settings.jti_cache_size),
+            replay if replay is not None else ReplayGuard(settings.jti_cache_size),
             settings,
             clock,
         )

@@ -49,6 +49,10 @@ class ApiSettings(BaseSettings):
     """CDS Hooks asks for short-lived tokens (exp at most 5 minutes after iat); a little slack for clocks."""
     jwks_cache_seconds: int = Field(default=300, ge=0)
     jti_cache_size: int = Field(default=100_000, gt=0)
+    """Capacity of the in-process jti guard (only used when the app is embedded without a replay store)."""
+    replay_db: Path | None = None
+    """SQLite file remembering each token's (iss, jti) until it expires, shared by all worker processes;
+    ``<home>/replay.sqlite3`` when unset."""
     fhir_server_allow: tuple[str, ...] = ()
     """URL prefixes ``fhirServer`` must start with (empty: any). Without it, a caller could make the service
     send requests, with a token, to a URL of its choosing."""
@@ -57,9 +61,16 @@ class ApiSettings(BaseSettings):
     """Upper bound on ``next`` links followed when fetching a search result from the FHIR server."""
     rules_reload_seconds: float = Field(default=5.0, gt=0)
     """How often a reloadable engine checks its rule files (an invalid new set never replaces a valid one)."""
+    workers: int = Field(default=1, ge=1, le=64)
+    """Worker processes serving the API (``kgcds serve --workers``); each buffers the cards it issues, so
+    with more than one, feedback naming a card not yet written waits one flush before it is refused."""
     cors_allow_origins: tuple[str, ...] = ("*",)
     """Browser clients such as the CDS Hooks Sandbox call the services cross-origin."""
 
     @property
     def feedback_db_path(self) -> Path:
         return self.feedback_db if self.feedback_db is not None else self.home / "feedback.sqlite3"
+
+    @property
+    def replay_db_path(self) -> Path:
+        return self.replay_db if self.replay_db is not None else self.home / "replay.sqlite3"

@@ -272,3 +272,89 @@ def test_replay_guard_prunes_expired_jtis_first(caplog: pytest.LogCaptureFixture
     with caplog.at_level(logging.WARNING, logger="kgcds.api"):
         guard.check_and_remember("iss", "d", expires_at=500.0, now=220.0)  # 3 live > capacity 2
     assert any("jti cache full" in r.getMessage() for r in caplog.records)
+
+
+# ---------------------------------------------------------------- POST /diagnosis
+
+
+def test_diagnosis_needs_a_bearer_jwt_whose_aud_is_the_diagnosis_url(tmp_path: Path, keys: Keys) -> None:
+    from tests.ddx_tiny_ontology import ATAXIA, FOCAL
+    from tests.test_api_ddx import ddx_app
+
+    app = ddx_app(tmp_path, auth="enabled", trusted_issuers=[{"iss": ISS_CONFIGURED, "jwks": keys.configured.jwks()}])
+    findings = {"observed": [FOCAL, ATAXIA]}
+    with TestClient(app, base_url=BASE) as c:
+        missing = c.post("/diagnosis", json=findings)
+        assert missing.status_code == 401
+        assert missing.headers["content-type"].startswith("application/fhir+json")
+        for_a_service = keys.configured.token(AUD)  # signed for the order-select endpoint, not /diagnosis
+        assert (
+            c.post("/diagnosis", json=findings, headers={"Authorization": f"Bearer {for_a_service}"}).status_code == 401
+        )
+        token = keys.configured.token(f"{BASE}/diagnosis")
+        good = c.post("/diagnosis", json=findings, headers={"Authorization": f"Bearer {token}"})
+        assert good.status_code == 200, good.text
+        assert good.json()["results"]
+        replayed = c.post("/diagnosis", json=findings, headers={"Authorization": f"Bearer {token}"})
+        assert replayed.status_code == 401
+        assert "replayed" in replayed.text
+
+
+def test_openapi_marks_diagnosis_as_secured(tmp_path: Path) -> None:
+    from tests.test_api_ddx import ddx_app
+
+    with TestClient(ddx_app(tmp_path)) as c:
+        operation = c.get("/schema/openapi.json").json()["paths"]["/diagnosis"]["post"]
+    assert operation["security"] == [{"cdsHooksJwt": []}]
+    assert "401" in operation["responses"]
+
+
+# ---------------------------------------------------------------- shared jti replay store
+
+
+def test_shared_replay_store_refuses_a_jti_seen_through_another_connection(tmp_path: Path) -> None:
+    from cds_api.errors import Unauthorized
+    from cds_api.replay_store import SharedReplayGuard
+
+    worker_a, worker_b = SharedReplayGuard(tmp_path / "replay.sqlite3"), SharedReplayGuard(tmp_path / "replay.sqlite3")
+    worker_a.connect()
+    worker_b.connect()
+    try:
+        now = 1_000_000.0
+        worker_a.check_and_remember(ISS_CONFIGURED, "jti-1", now + 300, now)
+        with pytest.raises(Unauthorized, match="replayed"):
+            worker_b.check_and_remember(ISS_CONFIGURED, "jti-1", now + 300, now + 1)
+        # The same jti from another issuer is another token.
+        worker_b.check_and_remember(ISS_JKU, "jti-1", now + 300, now + 1)
+        # Once the first token has expired its jti may be used again (the row is taken over, and then live).
+        worker_b.check_and_remember(ISS_CONFIGURED, "jti-1", now + 700, now + 400)
+        with pytest.raises(Unauthorized):
+            worker_a.check_and_remember(ISS_CONFIGURED, "jti-1", now + 700, now + 401)
+        assert worker_a.live_rows(now + 401) == 1
+    finally:
+        worker_a.close()
+        worker_b.close()
+
+
+def test_shared_replay_store_prunes_expired_rows(tmp_path: Path) -> None:
+    import sqlite3
+
+    from cds_api.replay_store import PRUNE_EVERY_CALLS, SharedReplayGuard
+
+    guard = SharedReplayGuard(tmp_path / "replay.sqlite3")
+    guard.connect()
+    try:
+        for i in range(PRUNE_EVERY_CALLS - 1):
+            guard.check_and_remember(ISS_CONFIGURED, f"old-{i}", 100.0, 50.0)
+        guard.check_and_remember(ISS_CONFIGURED, "new", 1_000.0, 500.0)  # the 1000th call prunes
+    finally:
+        guard.close()
+    with sqlite3.connect(tmp_path / "replay.sqlite3") as db:
+        assert db.execute("SELECT jti FROM seen_jti").fetchall() == [("new",)]
+
+
+def test_replay_store_must_be_opened_first(tmp_path: Path) -> None:
+    from cds_api.replay_store import SharedReplayGuard
+
+    with pytest.raises(RuntimeError, match="start-up"):
+        SharedReplayGuard(tmp_path / "replay.sqlite3").check_and_remember(ISS_CONFIGURED, "j", 2.0, 1.0)

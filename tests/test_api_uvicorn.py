@@ -64,3 +64,18 @@ def test_signed_order_select_over_real_http(base_url: str, signer: Signer) -> No
         refused = client.post(url, json=body)
         assert refused.status_code == 401
         assert refused.headers["content-type"].startswith("application/fhir+json")
+
+
+def test_cors_headers_on_a_real_hook_call(base_url: str, signer: Signer) -> None:
+    """Browser clients (the CDS Hooks Sandbox) read the cards only if the answer carries CORS headers."""
+    url = f"{base_url}/cds-services/medication-safety-order-select"
+    body = hook_request(drafts=[med_request("d1", "197699", "draft")], meds=[med_request("m1", "855332")])
+    origin = "https://sandbox.cds-hooks.org"
+    headers = {"Authorization": f"Bearer {signer.token(url)}", "Origin": origin}
+    with httpx.Client() as client:
+        response = client.post(url, json=body, headers=headers)
+        discovery = client.get(f"{base_url}/cds-services", headers={"Origin": origin})
+    assert response.status_code == 200, response.text
+    assert response.headers["access-control-allow-origin"] in ("*", origin)
+    assert response.headers["content-type"] == "application/json"
+    assert discovery.headers["access-control-allow-origin"] in ("*", origin)

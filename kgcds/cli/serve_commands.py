@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import logging
+import os
 import time
 from pathlib import Path
 
@@ -34,7 +36,17 @@ LOG = logging.getLogger("kgcds.serve")
     envvar="KGCDS_RULES_OVERRIDES",
     help="Local overrides file: switch rules off or change their severity. Env: KGCDS_RULES_OVERRIDES.",
 )
-def serve_command(store: str | None, host: str, port: int, rules_dir: Path | None, overrides: Path | None) -> None:
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    envvar="KGCDS_WORKERS",
+    help="Worker processes sharing the port (the index is compiled once, then shared). Env: KGCDS_WORKERS.",
+)
+def serve_command(
+    store: str | None, host: str, port: int, rules_dir: Path | None, overrides: Path | None, workers: int
+) -> None:
     """Serve the CDS Hooks medication-safety services (discovery at /cds-services, OpenAPI at /schema).
 
     When the store holds HPO annotations, differential diagnosis is served too: the patient-view
@@ -44,13 +56,21 @@ def serve_command(store: str | None, host: str, port: int, rules_dir: Path | Non
     Security settings come from KGCDS_* variables: KGCDS_TRUSTED_ISSUERS (JSON list of
     {"iss", "jku_allow", "jwks"}), KGCDS_PUBLIC_BASE_URL, KGCDS_FEEDBACK_DB, and KGCDS_AUTH=disabled
     for development without tokens.
+
+    With --workers N > 1 the parent compiles the index, then forks N uvicorn workers on one socket;
+    it forwards SIGTERM/SIGINT, replaces a worker that dies while serving, and exits non-zero when
+    one fails at start-up.
     """
-    import uvicorn
+    if workers > 1:
+        # GNU OpenMP (scikit-learn's ranker) hangs in a forked child once the parent has used its
+        # thread pool; one OpenMP thread per worker is also right when workers fill the cores.
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
     from joserfc.errors import JoseError
     from pydantic import ValidationError
 
     from cds_api.app import create_app
     from cds_api.bootstrap import compile_services
+    from cds_api.prefork import ServerOptions, SharedVerdict, bind_socket, serve
     from cds_api.settings import ApiSettings
     from cds_api.store_health import StoreHealth
     from rules.loader import RuleSetError
@@ -58,7 +78,7 @@ def serve_command(store: str | None, host: str, port: int, rules_dir: Path | Non
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = build_settings(store=store)
     try:
-        api_settings = ApiSettings(home=settings.home)
+        api_settings = ApiSettings(home=settings.home, workers=workers)
     except ValidationError as exc:
         raise CliError(f"invalid API settings: {exc}") from exc
     if api_settings.auth == "enabled" and not api_settings.trusted_issuers:
@@ -80,6 +100,13 @@ def serve_command(store: str | None, host: str, port: int, rules_dir: Path | Non
         raise
     # The store stays open only for the background health probe: requests never touch it.
     health = StoreHealth.for_store(graph, compiled.index.metadata)
+    store_probe = health.probe
+    verdict: SharedVerdict | None = None
+    if workers > 1:
+        # The probe reads the store with polars, which hangs after a fork: the parent probes, the
+        # workers' /health reads its verdict.
+        verdict = SharedVerdict.create()
+        health = dataclasses.replace(health, probe=verdict.probe)
     try:
         app = create_app(
             api_settings, lambda: compiled.terminology, compiled.engine, store_health=health, ddx=compiled.ddx
@@ -91,4 +118,13 @@ def serve_command(store: str | None, host: str, port: int, rules_dir: Path | Non
     gc.collect()
     gc.freeze()
     LOG.info("knowledge index compiled in %.1f s; serving on http://%s:%d", time.perf_counter() - started, host, port)
-    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, lifespan="on")
+    try:
+        try:
+            sock = bind_socket(host, port)
+        except OSError as exc:
+            raise CliError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+        code = serve(app, sock, ServerOptions(workers=workers), store_probe=store_probe, verdict=verdict)
+    finally:
+        graph.close()
+    if code != 0:
+        raise SystemExit(code)
