@@ -4,13 +4,13 @@ Cards follow the spec exactly: optional fields are omitted (``omit_defaults``), 
 ``summary`` is at most 140 characters; a card with suggestions carries ``selectionBehavior``.
 One card per problem: findings sharing a ``dedupe_key`` (the same pair seen from both drafts, or
 the same pair asserted by several sources) collapse into the most severe one.
+The structs are ``gc=False``: cards hold strings, tuples and plain dicts, never a cycle.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -23,35 +23,36 @@ from rules.patient import MedicationEntry
 RULE_TOPIC_SYSTEM = "https://w3id.org/kgcds/rule"
 OVERRIDE_REASON_SYSTEM = "https://w3id.org/kgcds/override-reason"
 UNSCREENED_RULE_ID = "kgcds-order-not-recognised"
+PARTS_LIMIT = 10_000
 
 
-class CardCoding(msgspec.Struct, frozen=True, omit_defaults=True):
+class CardCoding(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     code: str
     system: str | None = None
     display: str | None = None
 
 
-class Source(msgspec.Struct, frozen=True, omit_defaults=True):
+class Source(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     label: str
     url: str | None = None
     topic: CardCoding | None = None
 
 
-class Action(msgspec.Struct, frozen=True, omit_defaults=True):
+class Action(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     type: str
     description: str
     resource: dict[str, Any] | None = None
     resourceId: str | None = None
 
 
-class CardSuggestion(msgspec.Struct, frozen=True, omit_defaults=True):
+class CardSuggestion(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     label: str
     uuid: str | None = None
     isRecommended: bool | None = None
     actions: tuple[Action, ...] = ()
 
 
-class Link(msgspec.Struct, frozen=True):
+class Link(msgspec.Struct, frozen=True, gc=False):
     """CDS Hooks requires ``type`` on every link, so this struct does not omit its default."""
 
     label: str
@@ -59,7 +60,7 @@ class Link(msgspec.Struct, frozen=True):
     type: str = "absolute"
 
 
-class Card(msgspec.Struct, frozen=True, omit_defaults=True):
+class Card(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     uuid: str
     summary: str
     indicator: str
@@ -71,8 +72,32 @@ class Card(msgspec.Struct, frozen=True, omit_defaults=True):
     links: tuple[Link, ...] = ()
 
 
-class CardsResponse(msgspec.Struct, frozen=True):
+class CardsResponse(msgspec.Struct, frozen=True, gc=False):
     cards: tuple[Card, ...]
+
+
+class WireCard(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
+    """A :class:`Card` as sent, with the parts shared between patients already JSON-encoded.
+
+    Same fields in the same order, each omitted when the Card would omit it, so encoding one gives
+    the bytes encoding the Card gives: the response schema stays :class:`CardsResponse`.
+    """
+
+    uuid: str
+    summary: str
+    indicator: str
+    source: msgspec.Raw
+    detail: msgspec.Raw | None = None
+    suggestions: tuple[CardSuggestion, ...] = ()
+    selectionBehavior: str | None = None
+    overrideReasons: msgspec.Raw | None = None
+    links: msgspec.Raw | None = None
+
+
+class WireResponse(msgspec.Struct, frozen=True, gc=False):
+    """What the order services encode; documented (OpenAPI) as :class:`CardsResponse`."""
+
+    cards: tuple[Card | WireCard, ...]
 
 
 OVERRIDE_REASONS: tuple[CardCoding, ...] = (
@@ -109,8 +134,23 @@ def truncate(text: str, limit: int = SUMMARY_MAX) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-@dataclass(frozen=True, slots=True)
-class IssuedCard:
+class _RuleParts(msgspec.Struct, frozen=True, gc=False):
+    """What a card takes from its rule and evidence alone, never from the patient: built once per rule
+    and source, shared by every card (frozen structs; the encoder only reads them)."""
+
+    indicator: str
+    source: Source
+    override_reasons: tuple[CardCoding, ...]
+    links: tuple[Link, ...]
+    management: str | None
+    """The stripped management text."""
+    source_line: str
+    wire_source: msgspec.Raw
+    wire_override_reasons: msgspec.Raw | None
+    wire_links: msgspec.Raw | None
+
+
+class IssuedCard(msgspec.Struct, frozen=True, gc=False):
     """What the feedback store remembers about a card: no patient data, only which rule fired."""
 
     card_uuid: str
@@ -120,13 +160,15 @@ class IssuedCard:
 
 
 def dedupe(findings: Iterable[Finding]) -> list[Finding]:
-    best: dict[tuple[str, ...], Finding] = {}
+    best: dict[tuple[str, ...], tuple[tuple[int, int, str], Finding]] = {}
     for finding in findings:
         key = finding.dedupe_key or (finding.rule_id, finding.draft_ref, finding.other_ref or "")
+        rank = _rank(finding)
         current = best.get(key)
-        if current is None or _rank(finding) < _rank(current):
-            best[key] = finding
-    return sorted(best.values(), key=_rank)
+        if current is None or rank < current[0]:
+            best[key] = (rank, finding)
+    # Stable sort on the rank alone, as before: equal ranks keep the order they were first found in.
+    return [finding for _, finding in sorted(best.values(), key=lambda kept: kept[0])]
 
 
 def _rank(finding: Finding) -> tuple[int, int, str]:
@@ -139,48 +181,172 @@ class CardFactory:
         self._codes = codes
         self._fhir_codes: dict[str, tuple[str, str] | None] = {}
         # Sources and links depend only on the rule and its references: built once, shared by every card
-        # (the structs are frozen). Bounded by the number of rules and reference lists.
+        # (the structs are frozen). Bounded by the number of rules, sources and reference lists.
         self._sources: dict[tuple[str, str, str, str, str | None], Source] = {}
         self._links: dict[tuple[str, ...], tuple[Link, ...]] = {}
+        self._rule_parts: dict[tuple[object, ...], _RuleParts] = {}
+        self._tails: dict[str, bytes] = {}
+        self._encoder = msgspec.json.Encoder()
 
     def cards(
         self, findings: Sequence[Finding], drafts: Mapping[str, MedicationEntry], patient_id: str | None
     ) -> tuple[list[Card], list[IssuedCard]]:
         cards: list[Card] = []
         issued: list[IssuedCard] = []
-        for finding in dedupe(findings):
-            card = self.card(finding, drafts.get(finding.draft_ref), patient_id)
+        ranked = dedupe(findings)
+        # Every card's UUID and suggestion base from one system call; actions are per draft and call.
+        randomness = os.urandom(32 * len(ranked)).hex()
+        actions: dict[tuple[str | None, ...], Action | None] = {}
+        for n, finding in enumerate(ranked):
+            card = self.card(
+                finding, drafts.get(finding.draft_ref), patient_id, randomness[64 * n : 64 * n + 64], actions
+            )
             cards.append(card)
             issued.append(IssuedCard(card.uuid, finding.rule_id, finding.rule_version, card.indicator))
         return cards, issued
 
-    def card(self, finding: Finding, draft: MedicationEntry | None, patient_id: str | None) -> Card:
+    def wire_cards(
+        self, findings: Sequence[Finding], drafts: Mapping[str, MedicationEntry], patient_id: str | None
+    ) -> tuple[list[Card | WireCard], list[IssuedCard]]:
+        """What :meth:`cards` returns, as it is sent: the same JSON, with the parts that do not depend on
+        the patient (source, override reasons, links, the end of the detail) taken pre-encoded from a cache."""
+        cards: list[Card | WireCard] = []
+        issued: list[IssuedCard] = []
+        ranked = dedupe(findings)
+        randomness = os.urandom(32 * len(ranked)).hex()
+        actions: dict[tuple[str | None, ...], Action | None] = {}
+        encode = self._encoder.encode
+        for n, finding in enumerate(ranked):
+            draft = drafts.get(finding.draft_ref)
+            card_uuid, parts, head, tail, rest, suggestions = self._pieces(
+                finding, draft, patient_id, randomness[64 * n : 64 * n + 64], actions
+            )
+            detail = encode(head)[:-1] + self._encoded_tail(tail) + encode(rest)[1:]
+            cards.append(
+                WireCard(
+                    uuid=card_uuid,
+                    summary=truncate(finding.summary),
+                    indicator=parts.indicator,
+                    source=parts.wire_source,
+                    detail=msgspec.Raw(detail),
+                    suggestions=suggestions,
+                    selectionBehavior="at-most-one" if suggestions else None,
+                    overrideReasons=parts.wire_override_reasons,
+                    links=parts.wire_links,
+                )
+            )
+            issued.append(IssuedCard(card_uuid, finding.rule_id, finding.rule_version, parts.indicator))
+        return cards, issued
+
+    def card(
+        self,
+        finding: Finding,
+        draft: MedicationEntry | None,
+        patient_id: str | None,
+        randomness: str | None = None,
+        actions: dict[tuple[str | None, ...], Action | None] | None = None,
+    ) -> Card:
+        """``randomness``: 64 fresh hex digits (the card's UUID and its suggestions' base); ``actions``:
+        the delete/create actions already built in this call (they are the same for every card of a draft)."""
+        card_uuid, parts, head, tail, rest, suggestions = self._pieces(
+            finding,
+            draft,
+            patient_id,
+            os.urandom(32).hex() if randomness is None else randomness,
+            {} if actions is None else actions,
+        )
+        return Card(
+            uuid=card_uuid,
+            summary=truncate(finding.summary),
+            indicator=parts.indicator,
+            source=parts.source,
+            detail=head + tail + rest,
+            suggestions=suggestions,
+            selectionBehavior="at-most-one" if suggestions else None,
+            overrideReasons=parts.override_reasons,
+            links=parts.links,
+        )
+
+    def _pieces(
+        self,
+        finding: Finding,
+        draft: MedicationEntry | None,
+        patient_id: str | None,
+        randomness: str,
+        actions: dict[tuple[str | None, ...], Action | None],
+    ) -> tuple[str, _RuleParts, str, str, str, tuple[CardSuggestion, ...]]:
+        """A card's UUID, rule parts, detail (as head + patient-independent tail + rest) and suggestions."""
         draft_name = draft.display if draft else finding.draft_ref
-        randomness = os.urandom(32).hex()  # the card's UUID and its suggestions' base in one system call
+        parts = self._parts(finding)
         suggestions: tuple[CardSuggestion, ...] = ()
         if finding.suggestions:
-            remove = Action(
-                type="delete", description=f"Remove the draft order for {draft_name}", resourceId=finding.draft_ref
-            )
+            remove_key = ("delete", finding.draft_ref, draft_name)
+            remove = actions.get(remove_key)
+            if remove is None:
+                remove = actions[remove_key] = Action(
+                    type="delete", description=f"Remove the draft order for {draft_name}", resourceId=finding.draft_ref
+                )
             # Suggestion ids only need to be unique within the card (feedback names card + suggestion):
             # one random base per card, numbered, instead of a fresh random UUID each.
             base = random_uuid(randomness[32:])[:-4]
-            made = (
-                self._suggestion(s, f"{base}{i:04x}", remove, patient_id) for i, s in enumerate(finding.suggestions)
-            )
-            suggestions = tuple(s for s in made if s is not None)
-        indicator = indicator_for(finding)
-        return Card(
-            uuid=random_uuid(randomness[:32]),
-            summary=truncate(finding.summary),
-            indicator=indicator,
-            source=self._source(finding),
-            detail=self._detail(finding, draft_name, draft),
-            suggestions=suggestions,
-            selectionBehavior="at-most-one" if suggestions else None,
-            overrideReasons=OVERRIDE_REASONS if indicator != "info" else (),
-            links=self._links_for(finding.references),
+            made: list[CardSuggestion] = []
+            for i, suggestion in enumerate(finding.suggestions):
+                if suggestion.action == "remove-draft":
+                    made.append(CardSuggestion(label=suggestion.label, uuid=f"{base}{i:04x}", actions=(remove,)))
+                    continue
+                create = self._create_action(suggestion, patient_id, actions)
+                if create is not None:
+                    made.append(CardSuggestion(label=suggestion.label, uuid=f"{base}{i:04x}", actions=(remove, create)))
+            suggestions = tuple(made)
+        head, tail, rest = self._detail(finding, draft_name, draft, parts)
+        return random_uuid(randomness[:32]), parts, head, tail, rest, suggestions
+
+    def _encoded_tail(self, tail: str) -> bytes:
+        """``tail`` as JSON string content (no quotes); tails are shared by every patient, so cached."""
+        found = self._tails.get(tail)
+        if found is None:
+            if len(self._tails) >= PARTS_LIMIT:
+                self._tails.clear()
+            found = self._tails[tail] = self._encoder.encode(tail)[1:-1]
+        return found
+
+    def _parts(self, finding: Finding) -> _RuleParts:
+        key = (
+            finding.rule_id,
+            finding.rule_version,
+            finding.kind,
+            finding.severity,
+            finding.interruptive,
+            finding.source_label,
+            finding.source_url,
+            finding.source_dataset,
+            finding.management,
+            finding.references,
         )
+        found = self._rule_parts.get(key)
+        if found is None:
+            if len(self._rule_parts) >= PARTS_LIMIT:
+                self._rule_parts.clear()
+            indicator = indicator_for(finding)
+            source = self._source(finding)
+            override_reasons = OVERRIDE_REASONS if indicator != "info" else ()
+            links = self._links_for(finding.references)
+            encode = self._encoder.encode
+            found = self._rule_parts[key] = _RuleParts(
+                indicator=indicator,
+                source=source,
+                override_reasons=override_reasons,
+                links=links,
+                wire_source=msgspec.Raw(encode(source)),
+                wire_override_reasons=msgspec.Raw(encode(override_reasons)) if override_reasons else None,
+                wire_links=msgspec.Raw(encode(links)) if links else None,
+                management=finding.management.strip() if finding.management else None,
+                source_line=(
+                    f"**Source:** {finding.source_dataset} (rule `{finding.rule_id}` version {finding.rule_version}, "
+                    f"severity {finding.severity.value})"
+                ),
+            )
+        return found
 
     def _source(self, finding: Finding) -> Source:
         key = (finding.rule_id, finding.rule_version, finding.kind, finding.source_label, finding.source_url)
@@ -225,34 +391,49 @@ class CardFactory:
         )
         return card, IssuedCard(card.uuid, UNSCREENED_RULE_ID, "1", card.indicator)
 
-    def _detail(self, finding: Finding, draft_name: str, draft: MedicationEntry | None) -> str:
+    def _detail(
+        self, finding: Finding, draft_name: str, draft: MedicationEntry | None, parts: _RuleParts
+    ) -> tuple[str, str, str]:
+        """The card's detail as (head, tail, rest): ``tail`` is the finding's patient-independent
+        :attr:`~rules.findings.Finding.detail_tail` (or empty), and head + tail + rest the whole text."""
         body = finding.detail_markdown.strip()
-        parts = [f"**Order:** {draft_name} (`{finding.draft_ref}`)", body]
+        head = f"**Order:** {draft_name} (`{finding.draft_ref}`)"
+        tail = finding.detail_tail
+        if body:
+            if tail and body.endswith(tail):
+                head = f"{head}\n\n{body[: len(body) - len(tail)]}"
+            else:
+                head = f"{head}\n\n{body}"
+                tail = ""
+        else:
+            tail = ""
+        rest: list[str] = []
         if draft is not None and draft.match_note:
-            parts.append(f"_Order identified {draft.match_note}._")
+            rest.append(f"_Order identified {draft.match_note}._")
         # Rules may already write management and evidence into their detail; never say it twice.
-        if finding.management and finding.management.strip() not in body:
-            parts.append(f"**Management:** {finding.management.strip()}")
+        if parts.management and parts.management not in body:
+            rest.append(f"**Management:** {parts.management}")
         missing_refs = [ref for ref in finding.references if ref not in body]
         if missing_refs:
-            parts.append("**Evidence:** " + "; ".join(missing_refs))
-        parts.append(
-            f"**Source:** {finding.source_dataset} (rule `{finding.rule_id}` version {finding.rule_version}, "
-            f"severity {finding.severity.value})"
-        )
-        return "\n\n".join(p for p in parts if p)
+            rest.append("**Evidence:** " + "; ".join(missing_refs))
+        rest.append(parts.source_line)
+        return head, tail, "\n\n" + "\n\n".join(rest)
 
-    def _suggestion(
-        self, suggestion: Suggestion, suggestion_uuid: str, remove: Action, patient_id: str | None
-    ) -> CardSuggestion | None:
-        if suggestion.action == "remove-draft":
-            return CardSuggestion(label=suggestion.label, uuid=suggestion_uuid, actions=(remove,))
+    def _create_action(
+        self, suggestion: Suggestion, patient_id: str | None, actions: dict[tuple[str | None, ...], Action | None]
+    ) -> Action | None:
+        """The "order this instead" action of a replace suggestion (once per call); None when not codable."""
+        key = ("create", suggestion.replacement_ingredient_id, suggestion.replacement_name)
+        if key in actions:
+            return actions[key]
         replacement = self._replacement(suggestion, patient_id)
-        if replacement is None:
-            return None
         name = suggestion.replacement_name or "the alternative"
-        create = Action(type="create", description=f"Order {name} instead", resource=replacement)
-        return CardSuggestion(label=suggestion.label, uuid=suggestion_uuid, actions=(remove, create))
+        create = actions[key] = (
+            None
+            if replacement is None
+            else Action(type="create", description=f"Order {name} instead", resource=replacement)
+        )
+        return create
 
     def _replacement(self, suggestion: Suggestion, patient_id: str | None) -> dict[str, Any] | None:
         ingredient = suggestion.replacement_ingredient_id

@@ -34,6 +34,7 @@ GENE_STUDIED_LOINC = "48018-6"
 CURIE_MEMO_LIMIT = 100_000
 LOINC_SYSTEMS = frozenset({LOINC_SYSTEM, LOINC_SYSTEM + "/", "urn:oid:2.16.840.1.113883.6.1"})
 GENOTYPE_LOINC, PHENOTYPE_LOINC, VARIANT_ASSESSMENT_LOINC = GENOMIC_LOINC
+_UNSEEN = object()
 
 
 def parse_fhir_datetime(value: str | None) -> datetime | None:
@@ -81,10 +82,13 @@ class ContextBuilder:
         if concept is None:
             return ()
         found: list[str] = []
+        memo = self._curie_memo
         for coding in concept.coding:
             if coding.system and coding.code:
-                curie = self.curie(coding.system, coding.code)
-                if curie is not None:
+                curie = memo.get((coding.system, coding.code), _UNSEEN)
+                if curie is _UNSEEN:
+                    curie = self.curie(coding.system, coding.code)
+                if isinstance(curie, str):
                     found.append(curie)
         return tuple(found)
 
@@ -208,9 +212,11 @@ class ContextBuilder:
         if latest is not None:
             return latest[1]
         for condition in conditions:
-            snomed = {c.code for c in (condition.code.coding if condition.code else ()) if c.code}
-            status = first_code(condition.clinicalStatus)
-            if snomed & PREGNANT_SNOMED and status in (None, "active"):
+            codings = condition.code.coding if condition.code else ()
+            if any(c.code in PREGNANT_SNOMED for c in codings) and first_code(condition.clinicalStatus) in (
+                None,
+                "active",
+            ):
                 return True
         return None
 

@@ -6,6 +6,9 @@ because real resources legitimately carry many elements (narrative, extensions, 
 screening never reads. One flat :class:`FhirResource` covers every resource type so a Bundle with
 an Encounter or Practitioner in it still decodes in one pass; ``resourceType`` is checked afterwards
 by the code that expects a particular type.
+
+Every struct is ``gc=False``: values decoded from JSON cannot form reference cycles, so the garbage
+collector need not track the few hundred objects a request decodes into (fewer, shorter collections).
 """
 
 from __future__ import annotations
@@ -15,47 +18,47 @@ from typing import Any
 import msgspec
 
 
-class Coding(msgspec.Struct, frozen=True):
+class Coding(msgspec.Struct, frozen=True, gc=False):
     system: str | None = None
     code: str | None = None
     display: str | None = None
 
 
-class CodeableConcept(msgspec.Struct, frozen=True):
+class CodeableConcept(msgspec.Struct, frozen=True, gc=False):
     coding: tuple[Coding, ...] = ()
     text: str | None = None
 
 
-class Reference(msgspec.Struct, frozen=True):
+class Reference(msgspec.Struct, frozen=True, gc=False):
     reference: str | None = None
     display: str | None = None
 
 
-class Quantity(msgspec.Struct, frozen=True):
+class Quantity(msgspec.Struct, frozen=True, gc=False):
     value: float | None = None
     unit: str | None = None
     code: str | None = None
     system: str | None = None
 
 
-class ObservationComponent(msgspec.Struct, frozen=True):
+class ObservationComponent(msgspec.Struct, frozen=True, gc=False):
     code: CodeableConcept | None = None
     valueQuantity: Quantity | None = None
     valueCodeableConcept: CodeableConcept | None = None
     valueString: str | None = None
 
 
-class BundleLink(msgspec.Struct, frozen=True):
+class BundleLink(msgspec.Struct, frozen=True, gc=False):
     relation: str | None = None
     url: str | None = None
 
 
-class BundleEntry(msgspec.Struct, frozen=True):
+class BundleEntry(msgspec.Struct, frozen=True, gc=False):
     resource: FhirResource | None = None
     fullUrl: str | None = None
 
 
-class FhirResource(msgspec.Struct, frozen=True):
+class FhirResource(msgspec.Struct, frozen=True, gc=False):
     """The union of the elements read from Patient, MedicationRequest, AllergyIntolerance, Condition,
     Observation and Bundle. Fields a resource type does not have simply stay at their default."""
 
@@ -93,7 +96,7 @@ class FhirResource(msgspec.Struct, frozen=True):
     link: tuple[BundleLink, ...] = ()
 
 
-class FhirAuthorization(msgspec.Struct, frozen=True):
+class FhirAuthorization(msgspec.Struct, frozen=True, gc=False):
     """OAuth 2.0 access token for ``fhirServer``; servers may add fields (e.g. ``id_token``), so extras are ignored."""
 
     access_token: str
@@ -104,7 +107,7 @@ class FhirAuthorization(msgspec.Struct, frozen=True):
     patient: str | None = None
 
 
-class HookContext(msgspec.Struct, frozen=True):
+class HookContext(msgspec.Struct, frozen=True, gc=False):
     """Every context field the medication hooks define; which ones are required depends on the hook
     and is checked in :mod:`cds_api.services` so the error can name the hook and the field."""
 
@@ -117,7 +120,7 @@ class HookContext(msgspec.Struct, frozen=True):
     medications: tuple[FhirResource, ...] | FhirResource | None = None
 
 
-class Prefetch(msgspec.Struct, frozen=True):
+class Prefetch(msgspec.Struct, frozen=True, gc=False):
     """The prefetch keys the medication services declare (see :data:`cds_api.prefetch.MEDICATION_PREFETCH`).
 
     A struct rather than a dict so a decoding error names the key (``prefetch.allergies.entry[0]``).
@@ -134,7 +137,7 @@ class Prefetch(msgspec.Struct, frozen=True):
     """Phenotype Observations, for the differential-diagnosis patient-view service."""
 
 
-class HookRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class HookRequest(msgspec.Struct, frozen=True, gc=False, forbid_unknown_fields=True):
     hook: str
     hookInstance: str
     context: HookContext
@@ -146,12 +149,12 @@ class HookRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """CDS Hooks 1.0 put the user at the top level; EHRs still on ``medication-prescribe`` may send it."""
 
 
-class FeedbackOverrideReason(msgspec.Struct, frozen=True):
+class FeedbackOverrideReason(msgspec.Struct, frozen=True, gc=False):
     reason: Coding | None = None
     userComment: str | None = None
 
 
-class FeedbackItem(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class FeedbackItem(msgspec.Struct, frozen=True, gc=False, forbid_unknown_fields=True):
     card: str
     outcome: str
     outcomeTimestamp: str
@@ -159,7 +162,7 @@ class FeedbackItem(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     overrideReason: FeedbackOverrideReason | None = None
 
 
-class FeedbackRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class FeedbackRequest(msgspec.Struct, frozen=True, gc=False, forbid_unknown_fields=True):
     feedback: tuple[FeedbackItem, ...]
 
 

@@ -2,8 +2,9 @@
 
 Drug codes and names go through :func:`ontology.drug_normalizer.normalize_drug`; allergy records
 naming a whole group ("Penicillins", or an ``ALLERGYGROUP:`` code) resolve to the group's class id
-from the allergy index. Resolutions are memoised per (codes, text): an EHR sends the same few
-hundred products over and over, and the hot path should not re-parse display texts.
+from the allergy index. Resolutions are memoised per codes when the first code alone decides the
+answer (an exact product or ingredient code: the display text cannot change it), else per (codes,
+text): display texts differ from patient to patient, codes are shared by every patient on the drug.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ from ontology.condition_codes import ConditionCodeMapper
 from ontology.curie import CodeSystemMap, CurieError
 from ontology.drug_normalizer import DrugLexicon, MatchType, normalize_drug
 
+_TEXT_NEEDED = DrugResolution(())
+"""Memo marker: these codes alone do not decide the resolution, the display text may."""
+
 EXACT_MATCHES = frozenset({MatchType.INGREDIENT_CODE, MatchType.PRODUCT_CODE})
 MEMO_LIMIT = 50_000
 _WORD = re.compile(r"[a-z]+")
@@ -31,6 +35,7 @@ class LexiconTerminology:
     condition_mapper: ConditionCodeMapper | None = None
     _group_by_word: dict[str, str] = field(default_factory=dict)
     _memo: dict[tuple[tuple[str, ...], str | None], DrugResolution] = field(default_factory=dict)
+    _code_memo: dict[tuple[str, ...], DrugResolution] = field(default_factory=dict)
     _condition_memo: dict[tuple[str, ...], tuple[str, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -43,7 +48,16 @@ class LexiconTerminology:
                 self._group_by_word.setdefault(words[0] + "s", group_id)
 
     def resolve_drug(self, codes: Sequence[str], text: str | None) -> DrugResolution:
-        key = (tuple(codes), text)
+        code_key = tuple(codes)
+        by_code = self._code_memo.get(code_key)
+        if by_code is None:
+            by_code = self._resolve_by_code(code_key)
+            if len(self._code_memo) >= MEMO_LIMIT:
+                self._code_memo.clear()
+            self._code_memo[code_key] = by_code
+        if by_code is not _TEXT_NEEDED:
+            return by_code
+        key = (code_key, text)
         cached = self._memo.get(key)
         if cached is None:
             cached = self._resolve(codes, text)
@@ -51,6 +65,24 @@ class LexiconTerminology:
                 self._memo.clear()
             self._memo[key] = cached
         return cached
+
+    def _resolve_by_code(self, codes: tuple[str, ...]) -> DrugResolution:
+        """What :meth:`_resolve` answers for any text, or ``_TEXT_NEEDED`` when the text could matter.
+
+        :meth:`_resolve` tries the first non-group code with the text; an exact code match wins over
+        the text and carries no note, unless the product is one the lexicon does not name (its
+        missing ingredients would then be read from the order's text).
+        """
+        first = next((c for c in codes if c not in self.allergy_index.group_names), None)
+        if first is None:
+            return _TEXT_NEEDED
+        match = normalize_drug(self.lexicon, None, first)
+        if not match.mapped or match.match_type not in EXACT_MATCHES:
+            return _TEXT_NEEDED
+        if match.match_type is MatchType.PRODUCT_CODE and match.input_code not in self.lexicon.product_names:
+            return _TEXT_NEEDED
+        class_ids = tuple(dict.fromkeys(c for c in codes if c in self.allergy_index.group_names))
+        return DrugResolution(tuple(ref.id for ref in match.ingredients), class_ids, None)
 
     def _resolve(self, codes: Sequence[str], text: str | None) -> DrugResolution:
         class_ids = tuple(dict.fromkeys(c for c in codes if c in self.allergy_index.group_names))

@@ -129,8 +129,8 @@ def check_resources(template: PrefetchTemplate, value: FhirResource, where: str)
         resource = entry.resource
         if resource is None:
             continue
-        path = f"{where}.entry[{i}].resource.resourceType"
         if resource.resourceType not in FHIR_R4_RESOURCE_TYPES:
+            path = f"{where}.entry[{i}].resource.resourceType"
             raise Unprocessable(f"{path}: {resource.resourceType!r} is not a FHIR R4 resource type", path)
         # Search bundles may carry OperationOutcome entries (search.mode = outcome) or _include-d
         # resources: those are not what the key asks for and are skipped rather than refused.

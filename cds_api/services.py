@@ -12,7 +12,7 @@ from datetime import datetime
 
 import msgspec
 
-from cds_api.cards import CardFactory, CardsResponse, IssuedCard
+from cds_api.cards import CardFactory, IssuedCard, WireResponse
 from cds_api.errors import NotFound, Unprocessable, decode_body
 from cds_api.fhir_context import ContextBuilder, draft_medications
 from cds_api.fhir_models import HookRequest
@@ -138,10 +138,10 @@ class Screening:
         patient = self.builder.build(request, drafts, context_drafts, record, self.index_provider(), now)
         findings = self.engine.evaluate(patient, now) if patient.drafts else []
         by_ref = {d.ref: d for d in patient.drafts}
-        cards, issued = self.cards.cards(findings, by_ref, request.context.patientId)
+        cards, issued = self.cards.wire_cards(findings, by_ref, request.context.patientId)
         for draft in patient.drafts:
             if not draft.ingredient_ids:
                 card, issue = self.cards.unscreened(draft)
                 cards.append(card)
                 issued.append(issue)
-        return ScreeningResult(self._encoder.encode(CardsResponse(cards=tuple(cards))), issued, patient)
+        return ScreeningResult(self._encoder.encode(WireResponse(cards=tuple(cards))), issued, patient)

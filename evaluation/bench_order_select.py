@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import csv
 import gc
 import json
@@ -173,8 +174,33 @@ def compile_from(store: str | None, fixture: bool, work: Path) -> CompiledServic
         graph.close()
 
 
-def in_process(compiled: CompiledServices, body: bytes, iterations: int) -> dict[str, float]:
+def distinct_patient(request: dict[str, Any], n: int) -> dict[str, Any]:
+    """The request as patient ``n`` would send it: other patient and resource ids and display texts, same codes.
+
+    Timing one body over and over would let any cache keyed by patient data look free; with these
+    variants only patient-independent work (keyed by codes, ingredients, rules) can be remembered.
+    """
+    suffix = f"-{n}"
+
+    def rewrite(value: Any, key: str = "") -> Any:
+        if isinstance(value, dict):
+            return {k: rewrite(v, k) for k, v in value.items()}
+        if isinstance(value, list):
+            return [rewrite(v, key) for v in value]
+        if not isinstance(value, str):
+            return value
+        if key in ("id", "patientId", "reference") or (key == "selections" and "/" in value):
+            return value + suffix
+        if key in ("text", "display"):
+            return f"{value} (patient {n})"
+        return value
+
+    return rewrite(request)  # type: ignore[no-any-return]
+
+
+def in_process(compiled: CompiledServices, body: bytes, iterations: int, distinct: bool = False) -> dict[str, float]:
     # The hot path the HTTP handler runs, minus Litestar: decode, record, patient context, engine, cards, encode.
+    # distinct: every iteration screens another patient (see distinct_patient), as a first-seen patient would be.
     from cds_api.cards import CardFactory
     from cds_api.fhir_context import ContextBuilder
     from cds_api.prefetch import complete_record
@@ -185,13 +211,16 @@ def in_process(compiled: CompiledServices, body: bytes, iterations: int) -> dict
     screening = Screening(ContextBuilder(codes), CardFactory(codes), compiled.engine, lambda: compiled.terminology,
                           {s.id: s for s in MEDICATION_SERVICES})  # fmt: skip
     service = screening.service("medication-safety-order-select")
+    template = json.loads(body)
+    bodies = [json.dumps(distinct_patient(template, n)).encode() for n in range(iterations)] if distinct else []
     gc.collect()
     gc.freeze()
     timings: list[float] = []
     cards = 0
-    for _ in range(iterations):
+    for n in range(iterations):
+        payload = bodies[n] if distinct else body
         start = time.perf_counter()
-        request = screening.decode(service, body)
+        request = screening.decode(service, payload)
         record = complete_record(request, service.prefetch)
         result = screening.screen(request, record, datetime.now(UTC))
         timings.append((time.perf_counter() - start) * 1000)
@@ -199,17 +228,21 @@ def in_process(compiled: CompiledServices, body: bytes, iterations: int) -> dict
     return {"median_ms": statistics.median(timings), "p99_ms": percentile(timings, 0.99), "cards": cards}
 
 
-def _serve(store: str | None, fixture: bool, work: str, port: int) -> None:
-    import uvicorn
-
+def _serve(store: str | None, fixture: bool, work: str, port: int, workers: int = 1) -> None:
+    # As `kgcds serve --workers N` does it: compile once, freeze the heap, fork the workers onto one socket.
     from cds_api.app import create_app
+    from cds_api.prefork import ServerOptions, bind_socket, serve
 
     compiled = compile_from(store, fixture, Path(work))
     settings = ApiSettings(auth="disabled", home=Path(work))
     app = create_app(settings, lambda: compiled.terminology, compiled.engine)
     gc.collect()
     gc.freeze()
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    serve(app, bind_socket("127.0.0.1", port), ServerOptions(workers=workers))
+
+
+KEEP_ALIVE_REUSE_SECONDS = 4.0
+"""Below uvicorn's keep-alive timeout (5 s), so the client never sends on a connection the server is closing."""
 
 
 def free_port() -> int:
@@ -228,13 +261,21 @@ class RawConnection:
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes) -> None:
         self._reader, self._writer, self._request = reader, writer, request
+        self.last_used = time.perf_counter()
+
+    def reusable(self, now: float) -> bool:
+        """False once the server may have closed it: idle near uvicorn's keep-alive timeout (5 s), or at EOF."""
+        return now - self.last_used < KEEP_ALIVE_REUSE_SECONDS and not self._reader.at_eof()
 
     @classmethod
-    async def open(cls, host: str, port: int, path: str, body: bytes) -> RawConnection:
+    async def open(
+        cls, host: str, port: int, path: str, body: bytes, method: str = "POST", extra_headers: str = ""
+    ) -> RawConnection:
+        """``extra_headers``: complete header lines, each ending in CRLF."""
         reader, writer = await asyncio.open_connection(host, port)
         head = (
-            f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n"
+            f"{method} {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+            f"{extra_headers}Content-Length: {len(body)}\r\n\r\n"
         )
         return cls(reader, writer, head.encode() + body)
 
@@ -247,21 +288,43 @@ class RawConnection:
             if line.lower().startswith(b"content-length:"):
                 length = int(line.split(b":", 1)[1])
         await self._reader.readexactly(length)
+        self.last_used = time.perf_counter()
         return status
 
     def close(self) -> None:
         self._writer.close()
 
 
-async def open_loop(host: str, port: int, path: str, body: bytes, rate: float, seconds: float) -> dict[str, float]:
-    """Requests at a fixed rate; latency from the scheduled send time, so a stall is not hidden."""
+async def open_loop(
+    host: str, port: int, path: str, body: bytes, rate: float, seconds: float, clients: int = 8
+) -> dict[str, float]:
+    """Requests at a fixed rate; latency from the scheduled send time, so a stall is not hidden.
+
+    ``clients`` keep-alive connections are opened first and used in turn (FIFO), as several EHR
+    clients would be: a connection stays with the worker that accepted it, so sending everything over
+    the one or two connections a LIFO pool keeps busy would leave the other workers idle. More
+    connections are opened when all are busy.
+    """
     latencies: list[float] = []
     errors = 0
-    idle: list[RawConnection] = []
+    idle: collections.deque[RawConnection] = collections.deque(
+        await asyncio.gather(*(RawConnection.open(host, port, path, body) for _ in range(clients)))
+    )
+
+    async def connection_for_now() -> RawConnection:
+        # A connection idle near the server's keep-alive timeout may be closing: reusing it counted
+        # as a server error (the old LIFO pool's bug). Such connections are dropped here.
+        now = time.perf_counter()
+        while idle:
+            connection = idle.popleft()
+            if connection.reusable(now):
+                return connection
+            connection.close()
+        return await RawConnection.open(host, port, path, body)
 
     async def one(scheduled: float) -> None:
         nonlocal errors
-        connection = idle.pop() if idle else await RawConnection.open(host, port, path, body)
+        connection = await connection_for_now()
         try:
             if await connection.call() != 200:
                 errors += 1
@@ -293,31 +356,73 @@ async def open_loop(host: str, port: int, path: str, body: bytes, rate: float, s
     }
 
 
+def process_tree_cpu_ns(pid: int) -> int:
+    """CPU time so far of ``pid``, its threads and its direct children (the forked workers), in ns (Linux)."""
+    total = 0
+    try:
+        children = (Path(f"/proc/{pid}/task/{pid}/children")).read_text().split()
+    except OSError:
+        children = []
+    for process in (pid, *map(int, children)):
+        for task in Path(f"/proc/{process}/task").glob("*"):
+            try:
+                total += int((task / "schedstat").read_text().split()[0])
+            except (OSError, IndexError, ValueError):  # a thread that ended meanwhile
+                continue
+    return total
+
+
 async def closed_loop(
-    host: str, port: int, path: str, body: bytes, connections: int, seconds: float
+    host: str, port: int, path: str, body: bytes, connections: int, seconds: float, server_pid: int | None = None
 ) -> dict[str, float]:
-    done = 0
+    """Requests/s with ``connections`` busy connections. With ``server_pid``, also the CPU spent per request
+    by the server (all workers) and by this client: on a shared machine the wall-clock rate mostly measures
+    the neighbours, while ``cpu_bound_req_per_s_2_cores`` = 2 cores / (server + client CPU per request) does not.
+    """
+    done = errors = 0
     stop = time.perf_counter() + seconds
 
     async def worker() -> None:
-        nonlocal done
+        nonlocal done, errors
         connection = await RawConnection.open(host, port, path, body)
         try:
             while time.perf_counter() < stop:
-                await connection.call()
+                if await connection.call() != 200:
+                    errors += 1
                 done += 1
         finally:
             connection.close()
 
+    server_cpu = process_tree_cpu_ns(server_pid) if server_pid else 0
+    client_cpu = time.process_time()
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(connections)))
-    return {"connections": connections, "req_per_s": round(done / (time.perf_counter() - started), 1)}
+    result: dict[str, float] = {
+        "connections": connections,
+        "req_per_s": round(done / (time.perf_counter() - started), 1),
+        "errors": errors,
+    }
+    if server_pid and done:
+        server_ms = (process_tree_cpu_ns(server_pid) - server_cpu) / 1e6 / done
+        client_ms = (time.process_time() - client_cpu) * 1000 / done
+        result["server_cpu_ms_per_request"] = round(server_ms, 3)
+        result["client_cpu_ms_per_request"] = round(client_ms, 3)
+        result["cpu_bound_req_per_s_2_cores"] = round(2000 / (server_ms + client_ms), 1)
+    return result
 
 
-def over_http(store: str | None, fixture: bool, body: bytes, rate: float, seconds: float) -> dict[str, Any]:
+def over_http(
+    store: str | None, fixture: bool, body: bytes, rate: float, seconds: float, workers: int = 1
+) -> dict[str, Any]:
+    import os
+
     port = free_port()
     work = tempfile.mkdtemp(prefix="kgcds-bench-")
-    server = multiprocessing.get_context("spawn").Process(target=_serve, args=(store, fixture, work, port), daemon=True)
+    # Read by OpenMP when the server process loads it: its pool does not survive a fork (see kgcds serve).
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    server = multiprocessing.get_context("spawn").Process(
+        target=_serve, args=(store, fixture, work, port, workers), daemon=True
+    )
     server.start()
     base = f"http://127.0.0.1:{port}"
     deadline = time.time() + 600
@@ -334,8 +439,9 @@ def over_http(store: str | None, fixture: bool, body: bytes, rate: float, second
     try:
         asyncio.run(open_loop("127.0.0.1", port, path, body, 50, 2))  # warm-up
         return {
+            "workers": workers,
             "open_loop": asyncio.run(open_loop("127.0.0.1", port, path, body, rate, seconds)),
-            "throughput_8": asyncio.run(closed_loop("127.0.0.1", port, path, body, 8, seconds)),
+            "throughput_8": asyncio.run(closed_loop("127.0.0.1", port, path, body, 8, seconds, server.pid)),
         }
     finally:
         server.terminate()
@@ -402,18 +508,30 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=500.0)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--skip-http", action="store_true")
+    parser.add_argument(
+        "--workers", default="1,2", help="comma-separated worker counts to serve with over HTTP (default 1,2)"
+    )
+    parser.add_argument("--http-only", action="store_true", help="stop after the HTTP measurements")
+    parser.add_argument(
+        "--distinct", action="store_true", help="also time in-process calls that each screen a different patient"
+    )
     args = parser.parse_args()
     data_dir = default_data_dir()
     body = json.dumps(synthetic_request(data_dir)).encode()
     # HTTP first, while this (client) process is still small: a client process holding the whole
     # compiled index measured 2-3x lower throughput than a lean one.
     if not args.skip_http:
-        print("over HTTP:", over_http(args.store, args.fixture, body, args.rate, args.seconds))
+        for workers in (int(n) for n in args.workers.split(",")):
+            print("over HTTP:", over_http(args.store, args.fixture, body, args.rate, args.seconds, workers))
+        if args.http_only:
+            return
     work = Path(tempfile.mkdtemp(prefix="kgcds-bench-"))
     started = time.perf_counter()
     compiled = compile_from(args.store, args.fixture, work)
     print(f"index compiled in {time.perf_counter() - started:.1f} s; request {len(body) / 1024:.1f} KB")
     print("in-process order-select:", in_process(compiled, body, args.iterations))
+    if args.distinct:
+        print("in-process order-select, a new patient each call:", in_process(compiled, body, args.iterations, True))
     print("alert burden (Synthea):", alert_burden(compiled, data_dir))
 
 

@@ -15,6 +15,8 @@ from rules.ruleset import RuleSet
 
 MAX_ALTERNATIVES = 2
 MEMO_LIMIT = 200_000
+_PAIR_ENTRIES = "pair results held"
+"""Memo key: how many results the per-draft pair memos hold together."""
 
 
 @dataclass(slots=True)
@@ -32,7 +34,9 @@ class EvalContext:
     _classes: dict[str, frozenset[str]] = field(default_factory=dict)
     _alternatives: dict[tuple[str, str], tuple[Suggestion, ...]] = field(default_factory=dict)
     _removals: dict[str, Suggestion] = field(default_factory=dict)
+    _suggestions: dict[tuple[str, str], tuple[Suggestion, ...]] = field(default_factory=dict)
     _all_ingredients: set[str] | None = None
+    _others: dict[int, list[tuple[MedicationEntry, str]]] = field(default_factory=dict)
     _allergic: set[str] | None = None
 
     def remember(self, key: Hashable, value: object) -> None:
@@ -40,6 +44,27 @@ class EvalContext:
         if len(self.memo) >= MEMO_LIMIT:
             self.memo.clear()
         self.memo[key] = value
+
+    def pair_memo(self, check: str, draft_ids: tuple[str, ...]) -> dict[tuple[str, ...], object]:
+        """The remembered results of ``check`` for a draft's ingredients, by the other order's ingredients.
+
+        One memo entry per draft, so each other order costs a single lookup by its own ingredient ids.
+        """
+        key = (check, draft_ids)
+        found = self.memo.get(key)
+        if not isinstance(found, dict):
+            found = {}
+            self.remember(key, found)
+        return found
+
+    def remember_pair(self, pairs: dict[tuple[str, ...], object], other_ids: tuple[str, ...], value: object) -> None:
+        # The per-draft memos count against the engine's one bound: past it, everything is forgotten at once.
+        held = self.memo.get(_PAIR_ENTRIES, 0)
+        if not isinstance(held, int) or held >= MEMO_LIMIT:
+            self.memo.clear()
+            held = 0
+        self.memo[_PAIR_ENTRIES] = held + 1
+        pairs[other_ids] = value
 
     def classes_of(self, ingredient_id: str) -> frozenset[str]:
         found = self._classes.get(ingredient_id)
@@ -51,10 +76,13 @@ class EvalContext:
     def others_for(self, index: int) -> list[tuple[MedicationEntry, str]]:
         """What draft ``index`` is screened against: active medications and the drafts after it.
 
-        Later drafts only, so a pair of drafts is screened once.
+        Later drafts only, so a pair of drafts is screened once. Built once per evaluation (several checks ask).
         """
-        out = [(m, "active medication") for m in self.patient.active_medications]
-        out.extend((d, "another draft order") for d in self.patient.drafts[index + 1 :])
+        out = self._others.get(index)
+        if out is None:
+            out = [(m, "active medication") for m in self.patient.active_medications]
+            out.extend((d, "another draft order") for d in self.patient.drafts[index + 1 :])
+            self._others[index] = out
         return out
 
     def name(self, ingredient_id: str) -> str:
@@ -118,6 +146,17 @@ class EvalContext:
         self._alternatives[(draft_ingredient, route)] = found
         return found
 
+    def suggestions(self, draft: MedicationEntry, draft_ingredient: str) -> tuple[Suggestion, ...]:
+        """Cancel the draft, then its alternatives: the same for every card about this draft and ingredient."""
+        key = (draft.ref, draft_ingredient)
+        found = self._suggestions.get(key)
+        if found is None:
+            found = self._suggestions[key] = (
+                self.remove_suggestion(draft),
+                *self.alternatives(draft_ingredient, draft),
+            )
+        return found
+
     def allergic_groups(self) -> set[str]:
         """The patient's alerting allergy groups plus the ingredients the allergies name."""
         if self._allergic is None:
@@ -175,6 +214,11 @@ def remove_suggestion(draft: MedicationEntry) -> Suggestion:
     )
 
 
+def pair_key(a: str, b: str) -> tuple[str, str, str]:
+    """The dedupe key of a pair of orders, whichever of the two it is seen from."""
+    return ("pair", a, b) if a <= b else ("pair", b, a)
+
+
 def fit_summary(text: str) -> str:
     text = " ".join(text.split())
     text = text[:1].upper() + text[1:]
@@ -216,10 +260,13 @@ def finding(
     suggestions: tuple[Suggestion, ...],
     dedupe_key: tuple[str, ...],
     summary_fitted: bool = False,
+    detail_tail: str = "",
 ) -> Finding:
-    """``summary_fitted``: the caller already passed ``summary`` through :func:`fit_summary`."""
+    """``summary_fitted``: the caller already passed ``summary`` through :func:`fit_summary`;
+    ``detail_tail``: the patient-independent end of ``detail`` (see :attr:`Finding.detail_tail`)."""
     if draft.match_note:
         detail += f"\n\n_Note: {draft.display} was identified {draft.match_note}._"
+        detail_tail = ""
     return Finding(
         rule_id=rule_id,
         rule_version=rule_version,
@@ -238,4 +285,5 @@ def finding(
         references=references,
         suggestions=suggestions,
         dedupe_key=dedupe_key,
+        detail_tail=detail_tail,
     )

@@ -69,12 +69,14 @@ class RulesEngine:
 
 def dedupe(findings: list[Finding]) -> list[Finding]:
     """One finding per problem: the most severe wins, interruptive before passive, first found on a tie."""
-    best: dict[tuple[str, ...], Finding] = {}
+    best: dict[tuple[str, ...], tuple[tuple[int, int], Finding]] = {}
     for item in findings:
+        order = _order(item)
         current = best.get(item.dedupe_key)
-        if current is None or _order(item) < _order(current):
-            best[item.dedupe_key] = item
-    return sorted(best.values(), key=lambda f: (_order(f), f.draft_ref, f.kind, f.other_ref or ""))
+        if current is None or order < current[0]:
+            best[item.dedupe_key] = (order, item)
+    ranked = sorted(best.values(), key=lambda kept: (kept[0], kept[1].draft_ref, kept[1].kind, kept[1].other_ref or ""))
+    return [item for _, item in ranked]
 
 
 def _order(item: Finding) -> tuple[int, int]:

@@ -1,9 +1,13 @@
-"""What the engine returns: one finding per problem, ready for the API to turn into a card."""
+"""What the engine returns: one finding per problem, ready for the API to turn into a card.
+
+Structs are ``gc=False`` (plain values, no cycles), so building them does not feed the collector.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
+
+import msgspec
 
 from ontology.vocab import Severity
 
@@ -24,16 +28,14 @@ SEVERITY_RANK: dict[Severity, int] = {severity: i for i, severity in enumerate(S
 """0 for the most severe tier; a dict lookup (``Severity.rank`` rebuilds a list on every call)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Suggestion:
+class Suggestion(msgspec.Struct, frozen=True, gc=False):
     label: str
     action: Literal["remove-draft", "replace-draft"]
     replacement_ingredient_id: str | None
     replacement_name: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class Finding:
+class Finding(msgspec.Struct, frozen=True, gc=False):
     rule_id: str
     rule_version: str
     kind: str
@@ -56,3 +58,7 @@ class Finding:
     references: tuple[str, ...]
     suggestions: tuple[Suggestion, ...]
     dedupe_key: tuple[str, ...]
+    detail_tail: str = ""
+    """A suffix of ``detail_markdown`` that depends only on the rule set and the index, never on the patient
+    (the same string for every patient with this pair of drugs), so the API can reuse what it derives from
+    it; empty when there is none."""

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+
+import msgspec
 
 from rules.patient import LabResult
 
@@ -41,8 +42,7 @@ def bare_loinc(code: str) -> str:
     return code.removeprefix("LOINC:")
 
 
-@dataclass(frozen=True, slots=True)
-class LabValue:
+class LabValue(msgspec.Struct, frozen=True):
     """A value the engine compares, with how it was obtained (for the card)."""
 
     value: float

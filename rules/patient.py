@@ -2,6 +2,8 @@
 
 The API turns FHIR resources into these (codes as CURIEs, drugs resolved to ingredient
 ids); the engine never parses FHIR and never touches a store.
+
+Structs are ``gc=False`` (plain values, no cycles), so building them does not feed the collector.
 """
 
 from __future__ import annotations
@@ -9,9 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+import msgspec
 
-@dataclass(frozen=True, slots=True)
-class MedicationEntry:
+
+class MedicationEntry(msgspec.Struct, frozen=True, gc=False):
     ref: str
     """FHIR reference of the order (``MedicationRequest/123``); cards name it."""
     display: str
@@ -24,8 +27,7 @@ class MedicationEntry:
     """How the drug was resolved when not by exact code (e.g. "by name"), shown in the card."""
 
 
-@dataclass(frozen=True, slots=True)
-class AllergyEntry:
+class AllergyEntry(msgspec.Struct, frozen=True, gc=False):
     ref: str
     display: str
     codes: tuple[str, ...]
@@ -41,8 +43,7 @@ class AllergyEntry:
     """FHIR clinicalStatus code: active | inactive | resolved."""
 
 
-@dataclass(frozen=True, slots=True)
-class ConditionEntry:
+class ConditionEntry(msgspec.Struct, frozen=True, gc=False):
     ref: str
     display: str
     codes: tuple[str, ...]
@@ -50,8 +51,7 @@ class ConditionEntry:
     clinical_status: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class LabResult:
+class LabResult(msgspec.Struct, frozen=True, gc=False):
     loinc: str
     """The LOINC code, bare (``33914-3``) or as a CURIE (``LOINC:33914-3``)."""
     value: float
@@ -59,8 +59,7 @@ class LabResult:
     effective: datetime | None
 
 
-@dataclass(frozen=True, slots=True)
-class GenotypeResult:
+class GenotypeResult(msgspec.Struct, frozen=True, gc=False):
     gene: str
     """Gene symbol (``CYP2C19``, ``HLA-B``)."""
     phenotype: str | None

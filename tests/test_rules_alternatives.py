@@ -9,10 +9,10 @@ fluconazole, and oral antibacterials sharing an indication with amoxicillin.
 from __future__ import annotations
 
 import csv
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from msgspec.structs import replace
 
 from graph_loader.report import LoadReport
 from graph_loader.rows import EdgeRow, NodeRow

@@ -376,8 +376,9 @@ def test_pharmacist_rule_can_supersede_the_sources(knowledge: EngineKnowledge, t
 
 
 def test_dates_without_zone_and_odd_values_do_not_break_screening(engine: RulesEngine) -> None:
-    from dataclasses import replace
     from datetime import datetime
+
+    from msgspec.structs import replace
 
     naive = replace(lab("33914-3", 25), effective=datetime(2026, 11, 20))  # a FHIR date-only value
     nan = replace(lab("33914-3", float("nan")), effective=None)

@@ -157,6 +157,6 @@ def _finding(ctx: EvalContext, draft: MedicationEntry, allergy: AllergyEntry, hi
         source_dataset=worst.dataset,
         source_version=dataset_version(worst.dataset),
         references=cross.references if cross else (),
-        suggestions=(ctx.remove_suggestion(draft), *ctx.alternatives(worst.ingredient, draft)),
+        suggestions=ctx.suggestions(draft, worst.ingredient),
         dedupe_key=("allergy", draft.ref, allergy.ref),
     )

@@ -24,15 +24,24 @@ def check(ctx: EvalContext) -> list[Finding]:
     out: list[Finding] = []
     for draft in ctx.patient.drafts:
         for ingredient in draft.ingredient_ids:
-            classes = ctx.classes_of(ingredient)
-            for rule in ctx.ruleset.candidates(ingredient, classes):
-                matched = rule.match.matches(ingredient, classes)
-                if matched is None:
-                    continue
+            for rule, matched in _rules_for(ctx, ingredient):
                 result = evaluate_conditions(ctx, rule)
                 if result is not None:
                     out.append(_finding(ctx, rule, draft, ingredient, matched, *result))
     return out
+
+
+def _rules_for(ctx: EvalContext, ingredient: str) -> tuple[tuple[CompiledRule, str], ...]:
+    """The rules that name ``ingredient`` or one of its classes, with the id that matched (once per engine)."""
+    key = ("conditional rules of", ingredient)
+    found = ctx.memo.get(key)
+    if isinstance(found, tuple):
+        return found
+    classes = ctx.classes_of(ingredient)
+    pairs = ((rule, rule.match.matches(ingredient, classes)) for rule in ctx.ruleset.candidates(ingredient, classes))
+    found = tuple((rule, matched) for rule, matched in pairs if matched is not None)
+    ctx.remember(key, found)
+    return found
 
 
 def evaluate_conditions(ctx: EvalContext, rule: CompiledRule) -> tuple[dict[str, Any], list[str], str | None] | None:
@@ -76,7 +85,7 @@ def evaluate_conditions(ctx: EvalContext, rule: CompiledRule) -> tuple[dict[str,
             text += f", {found.derivation}"
         why.append(f"{text}, which is {lab.operator} {lab.value:g}")
     if cond.any_condition:
-        hit = _matching_condition(rule, patient.conditions)
+        hit = _matching_condition(ctx, rule, patient.conditions)
         if hit is None:
             return None
         values["condition"] = hit.display
@@ -91,11 +100,20 @@ def evaluate_conditions(ctx: EvalContext, rule: CompiledRule) -> tuple[dict[str,
     return values, why, other_ref
 
 
-def _matching_condition(rule: CompiledRule, conditions: tuple[ConditionEntry, ...]) -> ConditionEntry | None:
+def _matching_condition(
+    ctx: EvalContext, rule: CompiledRule, conditions: tuple[ConditionEntry, ...]
+) -> ConditionEntry | None:
+    memo = ctx.memo
     for condition in conditions:
         if condition.clinical_status is not None and condition.clinical_status not in ACTIVE_CONDITION:
             continue
-        if any(rule.condition_matches(code) for code in condition.codes):
+        # Whether a rule covers a set of codes does not depend on the patient: decided once per engine.
+        key = ("condition codes", rule.id, condition.codes)
+        covered = memo.get(key)
+        if covered is None:
+            covered = any(rule.condition_matches(code) for code in condition.codes)
+            ctx.remember(key, covered)
+        if covered:
             return condition
     return None
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ontology.vocab import Severity
-from rules.context import EvalContext, finding, fit_summary
+from rules.context import EvalContext, finding, fit_summary, pair_key
 from rules.findings import SEVERITY_RANK, Finding
 from rules.knowledge import InteractionFact
 from rules.patient import MedicationEntry
@@ -29,18 +29,17 @@ class _RuleHit:
 
 def check(ctx: EvalContext) -> list[Finding]:
     out: list[Finding] = []
-    memo = ctx.memo
     for index, draft in enumerate(ctx.patient.drafts):
+        # What a pair of ingredient sets yields depends only on the index and the rule set, both fixed
+        # for this engine: analyse it once, then only the patient's names and refs are filled in.
+        pairs = ctx.pair_memo(RULE_ID, draft.ingredient_ids)
         for other, role in ctx.others_for(index):
             if other.ref == draft.ref:
                 continue
-            # What a pair of ingredient sets yields depends only on the index and the rule set, both fixed
-            # for this engine: analyse it once, then only the patient's names and refs are filled in.
-            key = (RULE_ID, draft.ingredient_ids, other.ingredient_ids)
-            pair = memo.get(key, _UNSEEN)
+            pair = pairs.get(other.ingredient_ids, _UNSEEN)
             if pair is _UNSEEN:
                 pair = _analyse(ctx, draft.ingredient_ids, other.ingredient_ids)
-                ctx.remember(key, pair)
+                ctx.remember_pair(pairs, other.ingredient_ids, pair)
             if pair is not None:
                 assert isinstance(pair, _PairCard)
                 out.append(_render(ctx, pair, draft, other, role))
@@ -151,6 +150,8 @@ class _PairCard:
     """The matched ingredients, classes and rules, for the "Why for this patient" line."""
     tail: str
     """The detail after the "Why" line: rule texts, what happens, mechanism, management, evidence."""
+    why_tail: str
+    """``why`` + ``tail``: the end of every card's detail for this pair, one shared string."""
     source_dataset: str
     source_version: str
     references: tuple[str, ...]
@@ -172,6 +173,7 @@ def _pair_card(ctx: EvalContext, facts: list[tuple[str, str, InteractionFact]], 
         summary=fit_summary(verdict.summary),
         why=why,
         tail=tail,
+        why_tail=why + tail,
         source_dataset="; ".join(_unique(verdict.datasets)),
         source_version="; ".join(_unique(dataset_version(d) for d in verdict.datasets)),
         references=references,
@@ -183,7 +185,7 @@ def _render(ctx: EvalContext, pair: _PairCard, draft: MedicationEntry, other: Me
     where = "also being ordered" if role == "another draft order" else "on the active medication list"
     detail = (
         f"**{draft.display}** (draft) with **{other.display}** ({role}): **{verdict.severity.value}** interaction.\n"
-        f"\n**Why for this patient:** {other.display} is {where}; {pair.why}{pair.tail}"
+        f"\n**Why for this patient:** {other.display} is {where}; {pair.why_tail}"
     )
     return finding(
         rule_id=verdict.rule_id,
@@ -201,9 +203,10 @@ def _render(ctx: EvalContext, pair: _PairCard, draft: MedicationEntry, other: Me
         source_dataset=pair.source_dataset,
         source_version=pair.source_version,
         references=pair.references,
-        suggestions=(ctx.remove_suggestion(draft), *ctx.alternatives(verdict.draft_ingredient, draft)),
-        dedupe_key=("pair", *sorted((draft.ref, other.ref))),
+        suggestions=ctx.suggestions(draft, verdict.draft_ingredient),
+        dedupe_key=pair_key(draft.ref, other.ref),
         summary_fitted=True,
+        detail_tail=pair.why_tail,
     )
 
 

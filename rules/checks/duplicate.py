@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ontology.vocab import Severity
-from rules.context import EvalContext, finding, remove_suggestion
+from rules.context import EvalContext, finding, pair_key, remove_suggestion
 from rules.findings import Finding
 from rules.patient import MedicationEntry
 from rules.ruleset import BUILTIN_VERSION
@@ -27,15 +27,15 @@ def therapeutic_classes(ctx: EvalContext, ingredient: str) -> frozenset[str]:
 def check(ctx: EvalContext) -> list[Finding]:
     out: list[Finding] = []
     for index, draft in enumerate(ctx.patient.drafts):
+        # Depends only on the two ingredient sets and the rule settings: decided once per engine.
+        pairs = ctx.pair_memo(SAME_CLASS, draft.ingredient_ids)
         for other, role in ctx.others_for(index):
             if other.ref == draft.ref or not other.ingredient_ids:
                 continue
-            # Depends only on the two ingredient sets and the rule settings: decided once per engine.
-            key = (SAME_CLASS, draft.ingredient_ids, other.ingredient_ids)
-            found = ctx.memo.get(key, _UNSEEN)
+            found = pairs.get(other.ingredient_ids, _UNSEEN)
             if found is _UNSEEN:
                 found = _duplicate(ctx, draft.ingredient_ids, other.ingredient_ids)
-                ctx.remember(key, found)
+                ctx.remember_pair(pairs, other.ingredient_ids, found)
             if isinstance(found, _Duplicate):
                 out.append(_finding(ctx, draft, other, role, found.rule_id, found.ingredient, found.class_id))
     return out
@@ -117,5 +117,5 @@ def _finding(
         source_version="1",
         references=("O'Mahony D, et al. STOPP/START criteria version 2. Age Ageing 2015;44:213-8.",),
         suggestions=(remove_suggestion(draft),),
-        dedupe_key=("pair", *sorted((draft.ref, other.ref))),
+        dedupe_key=pair_key(draft.ref, other.ref),
     )

@@ -1,0 +1,212 @@
+"""The fast screening path says exactly what the plain one says, and nothing of another patient.
+
+The hot path remembers patient-independent work (per code, ingredient pair, rule) and sends cards
+with their shared parts pre-encoded; these tests pin that a new patient with the same drugs gets
+cards about its own orders, that the pre-encoded cards are byte for byte the plain cards, and
+that a product code decides a drug whatever the display text says.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+
+from cds_api.bootstrap import CompiledServices, compile_services
+from cds_api.cards import CardFactory, CardsResponse, WireResponse
+from cds_api.fhir_context import ContextBuilder
+from cds_api.prefetch import complete_record
+from cds_api.services import MEDICATION_SERVICES, Screening
+from evaluation.bench_order_select import distinct_patient
+from ontology.curie import CodeSystemMap
+from ontology.schema import GraphSchema
+from ontology.vocab import Severity
+from rules.findings import Finding, Suggestion
+from rules.patient import MedicationEntry
+from tests import rules_fixture_graph as g
+from tests.api_support import allergy, condition, egfr, hook_request, med_request
+from tests.rules_fixture_graph import build_rules_store
+from tests.rules_patients import NOW
+
+UUID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+SERVICE = "medication-safety-order-select"
+
+
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory: pytest.TempPathFactory, schema: GraphSchema) -> CompiledServices:
+    store = build_rules_store(tmp_path_factory.mktemp("latency") / "graph", schema)
+    try:
+        return compile_services(store, schema)
+    finally:
+        store.close()
+
+
+@pytest.fixture(scope="module")
+def screening(compiled: CompiledServices, schema: GraphSchema) -> Screening:
+    codes = CodeSystemMap.from_schema(schema)
+    return Screening(
+        ContextBuilder(codes),
+        CardFactory(codes),
+        compiled.engine,
+        lambda: compiled.terminology,
+        {s.id: s for s in MEDICATION_SERVICES},
+    )
+
+
+def busy_patient() -> dict[str, Any]:
+    """Warfarin on the list; fluconazole, ibuprofen and amoxicillin drafted; penicillin allergy; eGFR 25."""
+    return hook_request(
+        drafts=[
+            med_request("d1", "197699", "draft"),
+            med_request("d2", "197805", "draft"),
+            med_request("d3", "308191", "draft"),
+        ],
+        meds=[med_request("m1", "855332"), med_request("m2", "861007")],
+        allergies=[allergy("a1", "7980", "penicillin G")],
+        conditions=[condition("c1", "84114007", "Heart failure")],
+        labs=[egfr("o1", 25.0)],
+    )
+
+
+def screen_bytes(screening: Screening, request: dict[str, Any]) -> bytes:
+    service = screening.service(SERVICE)
+    decoded = screening.decode(service, json.dumps(request).encode())
+    return screening.screen(decoded, complete_record(decoded, service.prefetch), NOW).body
+
+
+def without_uuids(body: bytes) -> list[dict[str, Any]]:
+    cards: list[dict[str, Any]] = json.loads(UUID.sub(b"uuid", body))["cards"]
+    return cards
+
+
+def test_a_new_patient_with_the_same_drugs_gets_cards_about_its_own_orders(screening: Screening) -> None:
+    template = busy_patient()
+    first = without_uuids(screen_bytes(screening, distinct_patient(template, 1)))
+    second_body = screen_bytes(screening, distinct_patient(template, 2))
+    second = without_uuids(second_body)
+    assert len(first) >= 4  # interaction, allergy, renal and duplicate/other problems: a busy record
+    assert [(c["source"]["topic"]["code"], c["indicator"]) for c in first] == [
+        (c["source"]["topic"]["code"], c["indicator"]) for c in second
+    ]
+    text = second_body.decode()
+    assert "(patient 1)" not in text and "/d1-1" not in text and "Patient/p1-1" not in text
+    for card in second:
+        assert "(patient 2)" in card["detail"] and "MedicationRequest/d" in card["detail"], card["detail"]
+        for suggestion in card.get("suggestions", ()):
+            for action in suggestion["actions"]:
+                assert action.get("resourceId", "MedicationRequest/d1-2").endswith("-2")
+                subject = action.get("resource", {}).get("subject", {"reference": "Patient/p1-2"})
+                assert subject["reference"] == "Patient/p1-2"
+    # and remembering patient 2's drugs changed nothing for patient 1
+    assert without_uuids(screen_bytes(screening, distinct_patient(template, 1))) == first
+
+
+def hand_made(draft: MedicationEntry, **changes: Any) -> Finding:
+    base = Finding(
+        rule_id="site-test",
+        rule_version="2",
+        kind="drug-drug",
+        severity=Severity.MAJOR,
+        interruptive=True,
+        draft_ref=draft.ref,
+        other_ref="MedicationRequest/m1",
+        summary="Warfarin + fluconazole: major interaction",
+        detail_markdown="**Head** for this patient.\n\nShared × tail — the same for everyone.",
+        management="Monitor the INR.",
+        source_label="A source",
+        source_url="https://example.org/source",
+        source_dataset="site_rules@1",
+        source_version="1",
+        references=("https://example.org/ref", "Some paper 2015"),
+        suggestions=(
+            Suggestion("Cancel the order", "remove-draft", None, None),
+            Suggestion("Replace with terbinafine", "replace-draft", g.TERBINAFINE, "terbinafine"),
+        ),
+        dedupe_key=("pair", draft.ref, "MedicationRequest/m1"),
+        detail_tail="Shared × tail — the same for everyone.",
+    )
+    return msgspec.structs.replace(base, **changes)
+
+
+def test_pre_encoded_cards_are_the_plain_cards_byte_for_byte(schema: GraphSchema, compiled: CompiledServices) -> None:
+    factory = CardFactory(CodeSystemMap.from_schema(schema))
+    draft = MedicationEntry("MedicationRequest/d1", "fluconazole 150 MG Oral Tablet", (), (g.FLUCONAZOLE,), True, None)
+    noted = MedicationEntry("MedicationRequest/d2", "ibuprofen 200 mg", (), (g.IBUPROFEN,), True, "by name")
+    findings = [
+        hand_made(draft),
+        hand_made(draft, detail_tail="not the end of the detail", dedupe_key=("x",)),  # ignored, not trusted
+        hand_made(noted, detail_markdown="", detail_tail="", dedupe_key=("y",), severity=Severity.MINOR),
+        hand_made(noted, management="Shared × tail", references=(), dedupe_key=("z",), interruptive=False),
+    ]
+    drafts = {draft.ref: draft, noted.ref: noted}
+    plain, plain_issued = factory.cards(findings, drafts, "p1")
+    wire, wire_issued = factory.wire_cards(findings, drafts, "p1")
+    encoder = msgspec.json.Encoder()
+    plain_body = encoder.encode(CardsResponse(cards=tuple(plain)))
+    wire_body = encoder.encode(WireResponse(cards=tuple(wire)))
+    assert UUID.sub(b"u", wire_body) == UUID.sub(b"u", plain_body)
+    assert [(i.rule_id, i.indicator) for i in wire_issued] == [(i.rule_id, i.indicator) for i in plain_issued]
+    assert [i.card_uuid for i in wire_issued] == [c["uuid"] for c in json.loads(wire_body)["cards"]]
+    cards = json.loads(wire_body)["cards"]
+    assert cards[0]["detail"].count("Shared × tail") == 1 and "**Management:** Monitor the INR." in cards[0]["detail"]
+    assert "_Order identified by name._" in json.dumps(cards, ensure_ascii=False)
+
+
+def test_the_real_engine_cards_are_the_same_either_way(
+    screening: Screening, compiled: CompiledServices, tmp_path: Path
+) -> None:
+    service = screening.service(SERVICE)
+    request = screening.decode(service, json.dumps(busy_patient()).encode())
+    from cds_api.fhir_context import draft_medications
+
+    drafts, others = draft_medications(request)
+    record = complete_record(request, service.prefetch)
+    patient = screening.builder.build(request, drafts, others, record, compiled.terminology, NOW)
+    findings = compiled.engine.evaluate(patient, NOW)
+    assert any(f.detail_tail for f in findings)  # drug-drug cards carry a shared tail
+    by_ref = {d.ref: d for d in patient.drafts}
+    plain, _ = screening.cards.cards(findings, by_ref, "p1")
+    wire, _ = screening.cards.wire_cards(findings, by_ref, "p1")
+    encoder = msgspec.json.Encoder()
+    assert UUID.sub(b"u", encoder.encode(WireResponse(cards=tuple(wire)))) == UUID.sub(
+        b"u", encoder.encode(CardsResponse(cards=tuple(plain)))
+    )
+
+
+def test_a_known_product_code_decides_the_drug_whatever_the_text(compiled: CompiledServices) -> None:
+    terminology = compiled.terminology
+    usual = terminology.resolve_drug(("RXNORM:855332",), "warfarin sodium 5 MG Oral Tablet")
+    odd = terminology.resolve_drug(("RXNORM:855332",), "patient's own supply, see note (bed 4)")
+    assert usual.ingredient_ids == odd.ingredient_ids == (g.WARFARIN,)
+    assert usual.note is None and odd.note is None
+    # a code the lexicon does not know still lets the text decide, and says so
+    by_text = terminology.resolve_drug(("RXNORM:308191",), "Amoxicillin 500 MG Oral Capsule")
+    unknown = terminology.resolve_drug(("RXNORM:308191",), "something else entirely")
+    assert by_text.ingredient_ids == (g.AMOXICILLIN,) and by_text.note
+    assert unknown.ingredient_ids == ()
+
+
+def test_a_full_memo_is_forgotten_without_changing_any_finding(
+    compiled: CompiledServices, screening: Screening, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import rules.context
+    from cds_api.fhir_context import draft_medications
+    from rules.engine import RulesEngine
+
+    service = screening.service(SERVICE)
+    request = screening.decode(service, json.dumps(busy_patient()).encode())
+    drafts, others = draft_medications(request)
+    patient = screening.builder.build(
+        request, drafts, others, complete_record(request, service.prefetch), compiled.terminology, NOW
+    )
+    reference = compiled.engine.evaluate(patient, NOW)
+    ruleset = compiled.engine.ruleset
+    monkeypatch.setattr(rules.context, "MEMO_LIMIT", 3)
+    engine = RulesEngine(compiled.engine._knowledge, ruleset)  # a fresh memo, bounded at 3 entries
+    for _ in range(3):
+        assert engine.evaluate(patient, NOW) == reference
+        assert len(engine._memo) <= 4
