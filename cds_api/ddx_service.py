@@ -10,11 +10,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import msgspec
 
 from cds_api.cards import Card, CardCoding, CardsResponse, IssuedCard, Link, Source, random_uuid, truncate
-from cds_api.diagnosis import Diagnosis
+from cds_api.diagnosis import Diagnosis, age_range
+from cds_api.fhir_context import age_in_years
 from cds_api.fhir_phenotypes import HPO_SYSTEM, PhenotypeExtractor, PhenotypeFindings
 from cds_api.prefetch import PatientRecord, PrefetchTemplate
 from cds_api.services import ServiceDefinition
@@ -85,8 +87,13 @@ class PatientViewDiagnosis:
             if found.unmapped:
                 LOG.info("patient-view: no usable HPO finding; %d code(s) without an HPO mapping", len(found.unmapped))
             return PatientViewResult(self._encoder.encode(CardsResponse(cards=())), [], found)
-        sex = next((p.gender for p in record.of("patient") if p.gender in ("male", "female")), None)
-        findings = PatientFindings(observed=found.observed, excluded=found.excluded, sex=sex)
+        patient = next(iter(record.of("patient")), None)
+        sex = patient.gender if patient is not None and patient.gender in ("male", "female") else None
+        # age against the diseases' onsets: the learned ranker reads it, only as a range
+        years = age_in_years(patient.birthDate, datetime.now(UTC)) if patient is not None else None
+        findings = PatientFindings(
+            observed=found.observed, excluded=found.excluded, age_range=age_range(years), sex=sex
+        )
         differential = self.diagnosis.differential(findings, self.top_k)
         cards = [self._disease_card(r, differential, first=i == 0) for i, r in enumerate(differential.results)]
         unused = self._unused_card(found, differential.unknown_terms, differential.ranker)

@@ -21,7 +21,7 @@ from typing import Literal
 
 import numpy as np
 
-from ddx_ranker.explain import covered_terms, explain, next_findings
+from ddx_ranker.explain import CaseContext, explain, next_findings
 from ddx_ranker.features import candidate_features, select_candidates
 from ddx_ranker.learned import LearnedRanker, candidate_shares
 from ddx_ranker.models import Differential, PatientFindings, RankedDisease
@@ -120,7 +120,7 @@ class DdxEngine:
         chosen = ranker or self.default_ranker
         ranking = self.order(findings, chosen, use_genes)
         top = ranking.order[:top_k]
-        covered = covered_terms(self.index, ranking.prepared)
+        context = CaseContext.of(self.index, ranking.prepared) if with_explanations else None
         results = []
         for pos, d in enumerate(top.tolist()):
             cs = ranking.case_scores
@@ -135,7 +135,7 @@ class DdxEngine:
                     probability=round(float(ranking.probabilities[pos]), 4)
                     if ranking.probabilities is not None
                     else None,
-                    explanation=explain(self.scorer, ranking.prepared, cs, d, covered) if with_explanations else None,
+                    explanation=explain(self.scorer, cs, d, context) if context is not None else None,
                 )
             )
         leading = top[:5]
@@ -146,7 +146,7 @@ class DdxEngine:
         )
         return Differential(
             results=tuple(results),
-            next_findings=next_findings(self.index, leading, weights, covered) if with_explanations else (),
+            next_findings=next_findings(self.index, leading, weights, context) if context is not None else (),
             unknown_terms=ranking.prepared.unknown,
             ranker=chosen,
         )

@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 
 from ddx_ranker.scoring import BaselineScorer, CaseScores, PreparedFindings
-from knowledge_index.phenotype import FloatArray, IntArray
+from knowledge_index.phenotype import INHERITANCE_MODES, FloatArray, IntArray, PhenotypeIndex
 
-FEATURE_NAMES = (
+BASE_FEATURES = (
     "log_lr",
     "observed_log_lr",
     "excluded_log_lr",
@@ -41,9 +41,26 @@ FEATURE_NAMES = (
     "ic_exact_sum",
     "log_rank_strong_matches",
 )
+COURSE_FEATURES = (
+    "onset_earliest",
+    "onset_latest",
+    "age_minus_earliest_onset",
+    "patient_age",
+    *INHERITANCE_MODES,
+    "inheritance_known",
+    "patient_male",
+    "x_linked_recessive_in_female",
+)
+"""Age against the disease's onset, sex against its inheritance: absent data stay NaN for the trees."""
+FEATURE_NAMES = (
+    *BASE_FEATURES,
+    *COURSE_FEATURES,
+)
 
 LR_CANDIDATES = 100
-RESNIK_CANDIDATES = 30
+RESNIK_CANDIDATES = 100
+# Resnik's top 100 (not 30) lift the share of known diagnoses inside the candidate list from 82% to 86%
+# (about 165 candidates per case): the re-ranker cannot promote a diagnosis it never sees.
 
 
 def _ranks(values: FloatArray) -> FloatArray:
@@ -81,6 +98,31 @@ def candidate_features(
     scorer: BaselineScorer, prepared: PreparedFindings, scores: CaseScores, candidates: IntArray
 ) -> FloatArray:
     """Matrix (candidates x len(FEATURE_NAMES))."""
+    base = _base_features(scorer, prepared, scores, candidates)
+    return np.hstack([base, _course(scorer.index, prepared, candidates)])
+
+
+def _course(index: PhenotypeIndex, prepared: PreparedFindings, candidates: IntArray) -> FloatArray:
+    onset = index.onset_range[candidates]
+    inheritance = index.inheritance[candidates]
+    n = candidates.size
+    x_recessive = inheritance[:, list(INHERITANCE_MODES).index("x_linked_recessive")]
+    female = 1.0 if prepared.sex == 0.0 else 0.0
+    return np.column_stack(
+        [
+            onset,
+            prepared.age - onset[:, 0],
+            np.full(n, prepared.age),
+            inheritance,
+            np.full(n, prepared.sex),
+            x_recessive * female,
+        ]
+    )
+
+
+def _base_features(
+    scorer: BaselineScorer, prepared: PreparedFindings, scores: CaseScores, candidates: IntArray
+) -> FloatArray:
     index = scorer.index
     log_lr = scores.log_lr
     shifted = log_lr - log_lr.max()

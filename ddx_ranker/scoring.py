@@ -21,6 +21,7 @@ the findings, so one call ranks all ~12.7k diseases in a few milliseconds.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import scipy.sparse as sp
@@ -50,6 +51,22 @@ class PreparedFindings:
     observed: IntArray
     excluded: IntArray
     unknown: tuple[str, ...]
+    age: float = float("nan")
+    """The patient's age range on the onset axis of ``knowledge_index.phenotype.ONSET_ORDER``; NaN if not given."""
+    sex: float = float("nan")
+    """1 male, 0 female, NaN otherwise."""
+
+
+AGE_STAGE = {
+    "antenatal": 0.0,
+    "neonatal": 2.0,
+    "infant": 3.0,
+    "child": 4.0,
+    "adolescent": 5.0,
+    "adult": 6.0,
+    "older adult": 8.0,
+}
+SEX_CODE = {"male": 1.0, "female": 0.0}
 
 
 def prepare(index: PhenotypeIndex, findings: PatientFindings) -> PreparedFindings:
@@ -80,6 +97,8 @@ def prepare(index: PhenotypeIndex, findings: PatientFindings) -> PreparedFinding
         observed=np.array(specific, dtype=np.int64),
         excluded=np.array(general, dtype=np.int64),
         unknown=tuple(dict.fromkeys(unknown)),
+        age=AGE_STAGE.get(findings.age_range or "", float("nan")),
+        sex=SEX_CODE.get((findings.sex or "").lower(), float("nan")),
     )
 
 
@@ -100,8 +119,10 @@ class CaseScores:
     frequent_covered_share: FloatArray
     per_term_log_lr: FloatArray
     """Shape (observed findings, diseases): each finding's log likelihood ratio."""
+    excluded_frequency: FloatArray
+    """Shape (excluded findings, diseases): how often each disease shows each excluded finding (or below it)."""
 
-    @property
+    @cached_property
     def log_lr(self) -> FloatArray:
         total: FloatArray = self.observed_log_lr + self.excluded_log_lr + self.absent_log_lr
         return total
@@ -169,7 +190,7 @@ class BaselineScorer:
             ic_exact += hit * ic[q]
             ancestor_count += (annotated_anc > 0) & ~hit
             unexplained_count += lr <= p.noise_lr
-        excluded_log_lr, conflict = self._excluded(prepared.excluded)
+        excluded_log_lr, excluded_frequency = self._excluded(prepared.excluded)
         covered_n, frequent_covered, covered_penalty = self._covered_sums(prepared)
         absent = self.total_absent - covered_penalty
         denom = max(n_obs, 1)
@@ -183,24 +204,25 @@ class BaselineScorer:
             ancestor_share=ancestor_count / denom,
             unexplained_share=unexplained_count / denom,
             ic_exact_share=ic_exact / total_ic if total_ic > 0 else np.zeros(n),
-            excluded_conflict=conflict,
+            excluded_conflict=excluded_frequency.sum(axis=0),
             covered_share=covered_n / np.maximum(self.n_annotations, 1.0),
             frequent_covered_share=np.where(
                 self.n_frequent > 0, frequent_covered / np.maximum(self.n_frequent, 1), 1.0
             ),
             per_term_log_lr=per_term,
+            excluded_frequency=excluded_frequency,
         )
 
     def _excluded(self, excluded: IntArray) -> tuple[FloatArray, FloatArray]:
         n = self.index.n_diseases
         total = np.zeros(n)
-        conflict = np.zeros(n)
-        for e in excluded:
-            f = _column(self.index.implied_csc, int(e), n)
-            absent_bg = max(1.0 - float(self.index.background[int(e)]), 1e-3)
-            total += np.log(np.maximum((1.0 - f) / absent_bg, self.params.excluded_floor))
-            conflict += f
-        return total, conflict
+        frequency = np.zeros((excluded.size, n))
+        for k, e in enumerate(excluded.tolist()):
+            rows, vals = _column_entries(self.index.implied_csc, e)
+            frequency[k, rows] = vals
+            absent_bg = max(1.0 - float(self.index.background[e]), 1e-3)
+            total += np.log(np.maximum((1.0 - frequency[k]) / absent_bg, self.params.excluded_floor))
+        return total, frequency
 
     def _covered_sums(self, prepared: PreparedFindings) -> tuple[FloatArray, FloatArray, FloatArray]:
         """Per disease: annotations the record speaks to, the frequent ones among them, and their absence penalty.

@@ -36,6 +36,36 @@ DEFAULT_MISSING_FREQUENCY = 0.8
 """Frequency assumed for an annotation that states none: HPO curators mostly leave it empty for typical features."""
 
 
+ONSET_ORDER = {
+    "HP:0030674": 0.0,  # antenatal
+    "HP:0011460": 0.0,  # embryonal
+    "HP:0011461": 0.0,  # fetal
+    "HP:0034197": 0.0,
+    "HP:0034198": 0.0,
+    "HP:0034199": 0.0,
+    "HP:0003577": 1.0,  # congenital
+    "HP:0003623": 2.0,  # neonatal
+    "HP:0003593": 3.0,  # infantile
+    "HP:0011463": 4.0,  # childhood
+    "HP:0410280": 4.0,  # pediatric
+    "HP:0003621": 5.0,  # juvenile
+    "HP:0003581": 6.0,  # adult
+    "HP:0011462": 6.0,  # young adult
+    "HP:0003596": 7.0,  # middle age
+    "HP:0003584": 8.0,  # late
+}
+"""HPO onset classes on one age axis (the scale ``ddx_ranker`` puts a patient's age range on)."""
+
+INHERITANCE_MODES = {
+    "x_linked": ("HP:0001417", "HP:0001419", "HP:0001423"),
+    "x_linked_recessive": ("HP:0001419",),
+    "x_linked_dominant": ("HP:0001423",),
+    "autosomal_dominant": ("HP:0000006",),
+    "autosomal_recessive": ("HP:0000007",),
+}
+"""Inheritance columns the index keeps (a disease may have several); a patient's sex bears on the X-linked ones."""
+
+
 class PhenotypeIndexError(ValueError):
     """The graph holds no usable phenotype data (no terms, or no disease annotations)."""
 
@@ -57,6 +87,10 @@ class PhenotypeIndex:
     disease_references: Mapping[str, frozenset[str]]
     disease_genes: Mapping[str, frozenset[str]]
     metadata: Mapping[str, str]
+    onset_range: FloatArray
+    """Diseases x 2: the earliest and latest annotated onset on the ``ONSET_ORDER`` axis; NaN when unknown."""
+    inheritance: FloatArray
+    """Diseases x (len(INHERITANCE_MODES) + 1): one 0/1 column per mode, then whether any mode is annotated."""
     term_index: Mapping[str, int] = field(repr=False)
     disease_index: Mapping[str, int] = field(repr=False)
 
@@ -159,6 +193,7 @@ class PhenotypeIndex:
         background = np.maximum(np.asarray(implied.sum(axis=0)).ravel() / n, 0.5 / n)
 
         gene_map = _gene_symbols(disease_genes, genes)
+        onset_range, inheritance = _course(known_diseases)
         return cls(
             term_ids=term_ids,
             term_names=term_names,
@@ -175,9 +210,33 @@ class PhenotypeIndex:
             disease_references=references,
             disease_genes=gene_map,
             metadata=dict(metadata or {}),
+            onset_range=onset_range,
+            inheritance=inheritance,
             term_index=term_index,
             disease_index=disease_index,
         )
+
+
+def _terms_of(diseases: pl.DataFrame, column: str) -> list[set[str]]:
+    if column not in diseases.columns:
+        return [set() for _ in range(diseases.height)]
+    return [set(v.split(";")) if v else set() for v in diseases[column].to_list()]
+
+
+def _course(diseases: pl.DataFrame) -> tuple[FloatArray, FloatArray]:
+    """Onset range and inheritance flags per disease, in the order of ``diseases``."""
+    n = diseases.height
+    onset = np.full((n, 2), np.nan)
+    for i, terms in enumerate(_terms_of(diseases, "onset")):
+        stages = [ONSET_ORDER[t] for t in terms if t in ONSET_ORDER]
+        if stages:
+            onset[i] = (min(stages), max(stages))
+    inheritance = np.zeros((n, len(INHERITANCE_MODES) + 1))
+    for i, terms in enumerate(_terms_of(diseases, "inheritance")):
+        for j, mode_terms in enumerate(INHERITANCE_MODES.values()):
+            inheritance[i, j] = float(bool(terms.intersection(mode_terms)))
+        inheritance[i, -1] = float(bool(terms))
+    return onset, inheritance
 
 
 def _closure(term_index: Mapping[str, int], is_a: pl.DataFrame) -> sp.csr_matrix:

@@ -22,6 +22,9 @@ Diseases (HAS_PHENOTYPE, frequency)::
     OMIM:100003 Febrile seizure disorder  Febrile seizure 1.0
     OMIM:100004 Cataract-ataxia syndrome  Cataract 0.9, Ataxia 0.9, NOT Seizure (0.0)
     ORPHA:500   Septal defects            Ventricular septal defect 1.0, Atrial septal defect (no frequency)
+
+Disease course (Disease properties): OMIM:100002 congenital onset, X-linked recessive; OMIM:100004 adult or
+middle-age onset, autosomal recessive; the others state neither.
 """
 
 from __future__ import annotations
@@ -58,6 +61,11 @@ DISEASES = {
     "ORPHA:500": ("Septal defects", [(VSD, 1.0), (ASD, None)]),
 }
 
+COURSE = {
+    "OMIM:100002": {"onset": "HP:0003577", "inheritance": "HP:0001419"},
+    "OMIM:100004": {"onset": "HP:0003581;HP:0003596", "inheritance": "HP:0000007"},
+}
+
 
 def tiny_phenotype_index() -> PhenotypeIndex:
     tag = "hpo@test"
@@ -69,7 +77,14 @@ def tiny_phenotype_index() -> PhenotypeIndex:
             "source": tag,
         }
     )
-    diseases = pl.DataFrame({"id": list(DISEASES), "name": [name for name, _ in DISEASES.values()]})
+    diseases = pl.DataFrame(
+        {
+            "id": list(DISEASES),
+            "name": [name for name, _ in DISEASES.values()],
+            "onset": [COURSE.get(d, {}).get("onset") for d in DISEASES],
+            "inheritance": [COURSE.get(d, {}).get("inheritance") for d in DISEASES],
+        }
+    )
     rows = [(d, t, f) for d, (_, anns) in DISEASES.items() for t, f in anns]
     annotations = pl.DataFrame(
         {
@@ -98,7 +113,7 @@ def tiny_rows() -> tuple[list[NodeRow], list[EdgeRow]]:
     """The same ontology as graph rows, for tests that go through a store."""
     tag = "hpo@test"
     nodes = [NodeRow(Label.PHENOTYPE, t, {"name": name}) for t, (name, _) in TERMS.items()]
-    nodes += [NodeRow(Label.DISEASE, d, {"name": name}) for d, (name, _) in DISEASES.items()]
+    nodes += [NodeRow(Label.DISEASE, d, {"name": name, **COURSE.get(d, {})}) for d, (name, _) in DISEASES.items()]
     nodes.append(NodeRow(Label.GENE, "NCBIGene:6323", {"symbol": "SCN1A"}))
     edges = [EdgeRow(RelType.IS_A, t, parent, {"source": tag}) for t, (_, parent) in TERMS.items() if parent]
     for d, (_, anns) in DISEASES.items():

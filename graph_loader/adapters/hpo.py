@@ -98,11 +98,21 @@ class HpoFilesAdapter:
 
     def _annotation_rows(self, tag: str) -> Iterator[Row]:
         hpoa = read_hpoa(self._dir / HPOA_FILE)
+        # Onset (aspect C) and mode of inheritance (aspect I) describe the disease, not a phenotype:
+        # they become Disease properties, which the differential reads against a patient's age and sex.
         diseases = hpoa.group_by("database_id", maintain_order=True).agg(
-            pl.col("disease_name").first(), pl.col("line_no").first()
+            pl.col("disease_name").first(),
+            pl.col("line_no").first(),
+            _aspect_terms("C").alias("onset"),
+            _aspect_terms("I").alias("inheritance"),
         )
-        for disease_id, disease_name, line_no in diseases.iter_rows():
-            yield NodeRow(Label.DISEASE, disease_id, {"name": disease_name}, self._origin(HPOA_FILE, line_no))
+        for disease_id, disease_name, line_no, onset, inheritance in diseases.iter_rows():
+            props = {"name": disease_name}
+            if onset:
+                props["onset"] = onset
+            if inheritance:
+                props["inheritance"] = inheritance
+            yield NodeRow(Label.DISEASE, disease_id, props, self._origin(HPOA_FILE, line_no))
         texts = hpoa.get_column("frequency").unique().to_list()
         frequencies, problems = frequency_values([t for t in texts if t])
         for problem in problems:
@@ -174,6 +184,12 @@ class Hpo3Adapter:
                         yield EdgeRow(RelType.HAS_PHENOTYPE, disease_id, f"HP:{hpo_int:07d}", {"source": tag}, origin)
         for gene in Ontology.genes:
             yield NodeRow(Label.GENE, f"NCBIGene:{gene.id}", {"symbol": gene.name}, origin)
+
+
+def _aspect_terms(aspect: str) -> pl.Expr:
+    """The distinct HPO ids a disease's rows of one aspect assert (NOT rows excluded), semicolon-joined."""
+    wanted = (pl.col("aspect") == aspect) & (pl.col("qualifier") != "NOT")
+    return pl.col("hpo_id").filter(wanted).unique(maintain_order=True).str.join(";")
 
 
 def hpo_adapters(paths: SourcePaths) -> list[SourceAdapter]:
