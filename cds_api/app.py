@@ -173,7 +173,7 @@ async def _flush_periodically(store: FeedbackStore) -> None:
         try:
             await asyncio.to_thread(store.flush)
         except sqlite3.Error:  # a full or locked disk must not stop the service; the rows stay pending
-            LOG.exception("could not write issued cards to the feedback database; will retry")
+            LOG.exception("could not write rule fire counts to the feedback database; will retry")
 
 
 async def _reload_periodically(engine: ReloadableEngine, every: float) -> None:

@@ -10,7 +10,7 @@ The structs are ``gc=False``: cards hold strings, tuples and plain dicts, never 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import msgspec
@@ -24,6 +24,10 @@ RULE_TOPIC_SYSTEM = "https://w3id.org/kgcds/rule"
 OVERRIDE_REASON_SYSTEM = "https://w3id.org/kgcds/override-reason"
 UNSCREENED_RULE_ID = "kgcds-order-not-recognised"
 PARTS_LIMIT = 10_000
+
+CardIdFn = Callable[[str, str, str], str]
+"""(rule id, rule version, indicator) -> the uuid of a new card of that rule. The feedback store's signs it
+(:meth:`cds_api.feedback_store.FeedbackStore.card_ids`); without one a card gets a plain random uuid."""
 
 
 class CardCoding(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
@@ -189,7 +193,11 @@ class CardFactory:
         self._encoder = msgspec.json.Encoder()
 
     def cards(
-        self, findings: Sequence[Finding], drafts: Mapping[str, MedicationEntry], patient_id: str | None
+        self,
+        findings: Sequence[Finding],
+        drafts: Mapping[str, MedicationEntry],
+        patient_id: str | None,
+        card_id: CardIdFn | None = None,
     ) -> tuple[list[Card], list[IssuedCard]]:
         cards: list[Card] = []
         issued: list[IssuedCard] = []
@@ -199,14 +207,18 @@ class CardFactory:
         actions: dict[tuple[str | None, ...], Action | None] = {}
         for n, finding in enumerate(ranked):
             card = self.card(
-                finding, drafts.get(finding.draft_ref), patient_id, randomness[64 * n : 64 * n + 64], actions
+                finding, drafts.get(finding.draft_ref), patient_id, randomness[64 * n : 64 * n + 64], actions, card_id
             )
             cards.append(card)
             issued.append(IssuedCard(card.uuid, finding.rule_id, finding.rule_version, card.indicator))
         return cards, issued
 
     def wire_cards(
-        self, findings: Sequence[Finding], drafts: Mapping[str, MedicationEntry], patient_id: str | None
+        self,
+        findings: Sequence[Finding],
+        drafts: Mapping[str, MedicationEntry],
+        patient_id: str | None,
+        card_id: CardIdFn | None = None,
     ) -> tuple[list[Card | WireCard], list[IssuedCard]]:
         """What :meth:`cards` returns, as it is sent: the same JSON, with the parts that do not depend on
         the patient (source, override reasons, links, the end of the detail) taken pre-encoded from a cache."""
@@ -219,7 +231,7 @@ class CardFactory:
         for n, finding in enumerate(ranked):
             draft = drafts.get(finding.draft_ref)
             card_uuid, parts, head, tail, rest, suggestions = self._pieces(
-                finding, draft, patient_id, randomness[64 * n : 64 * n + 64], actions
+                finding, draft, patient_id, randomness[64 * n : 64 * n + 64], actions, card_id
             )
             detail = encode(head)[:-1] + self._encoded_tail(tail) + encode(rest)[1:]
             cards.append(
@@ -245,6 +257,7 @@ class CardFactory:
         patient_id: str | None,
         randomness: str | None = None,
         actions: dict[tuple[str | None, ...], Action | None] | None = None,
+        card_id: CardIdFn | None = None,
     ) -> Card:
         """``randomness``: 64 fresh hex digits (the card's UUID and its suggestions' base); ``actions``:
         the delete/create actions already built in this call (they are the same for every card of a draft)."""
@@ -254,6 +267,7 @@ class CardFactory:
             patient_id,
             os.urandom(32).hex() if randomness is None else randomness,
             {} if actions is None else actions,
+            card_id,
         )
         return Card(
             uuid=card_uuid,
@@ -274,6 +288,7 @@ class CardFactory:
         patient_id: str | None,
         randomness: str,
         actions: dict[tuple[str | None, ...], Action | None],
+        card_id: CardIdFn | None,
     ) -> tuple[str, _RuleParts, str, str, str, tuple[CardSuggestion, ...]]:
         """A card's UUID, rule parts, detail (as head + patient-independent tail + rest) and suggestions."""
         draft_name = draft.display if draft else finding.draft_ref
@@ -299,7 +314,12 @@ class CardFactory:
                     made.append(CardSuggestion(label=suggestion.label, uuid=f"{base}{i:04x}", actions=(remove, create)))
             suggestions = tuple(made)
         head, tail, rest = self._detail(finding, draft_name, draft, parts)
-        return random_uuid(randomness[:32]), parts, head, tail, rest, suggestions
+        card_uuid = (
+            random_uuid(randomness[:32])
+            if card_id is None
+            else card_id(finding.rule_id, finding.rule_version, parts.indicator)
+        )
+        return card_uuid, parts, head, tail, rest, suggestions
 
     def _encoded_tail(self, tail: str) -> bytes:
         """``tail`` as JSON string content (no quotes); tails are shared by every patient, so cached."""
@@ -371,11 +391,11 @@ class CardFactory:
             )
         return found
 
-    def unscreened(self, draft: MedicationEntry) -> tuple[Card, IssuedCard]:
+    def unscreened(self, draft: MedicationEntry, card_id: CardIdFn | None = None) -> tuple[Card, IssuedCard]:
         """An info card for a draft no ingredient could be found for: silence must not read as "safe"."""
         codes = ", ".join(draft.codes) or "no code"
         card = Card(
-            uuid=random_uuid(),
+            uuid=random_uuid() if card_id is None else card_id(UNSCREENED_RULE_ID, "1", "info"),
             summary=truncate(f"Not screened: {draft.display} was not recognised"),
             indicator="info",
             source=Source(

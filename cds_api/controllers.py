@@ -38,7 +38,7 @@ from cds_api.store_health import StoreHealth
 
 JSON = "application/json"
 FEEDBACK_FLUSH_SECONDS = 1.0
-"""Issued cards are buffered in memory and written to the feedback database this often."""
+"""Rule fire counts are added up in memory and written to the feedback database this often."""
 
 
 @dataclass(slots=True)
@@ -126,15 +126,18 @@ def build_routes(resources: AppResources) -> list[ControllerRouterHandler]:
         hook_request = screening.decode(service, await request.body())
         record = await gather_record(hook_request, service.prefetch, resources.fetcher)
         now = resources.clock()
+        store = resources.feedback()
+        # Card uuids are signed and name their rule, so feedback can be attributed without a row per card.
+        card_ids = store.card_ids(service_id)
         if service_id == DDX_SERVICE_ID and resources.ddx is not None:
             # Ranking every disease takes tens of milliseconds: off the event loop, like any CPU-bound step.
-            ranked = await asyncio.to_thread(resources.ddx.run, record)
+            ranked = await asyncio.to_thread(resources.ddx.run, record, card_ids)
             if ranked.issued:
-                resources.feedback().record_issued(service_id, ranked.issued, now)
+                store.record_issued(service_id, ranked.issued, now)
             return ASGIResponse(body=ranked.body, media_type=JSON)
-        result = screening.screen(hook_request, record, now)
+        result = screening.screen(hook_request, record, now, card_ids)
         if result.issued:
-            resources.feedback().record_issued(service_id, result.issued, now)
+            store.record_issued(service_id, result.issued, now)
         return ASGIResponse(body=result.body, media_type=JSON)
 
     @post(
@@ -150,17 +153,9 @@ def build_routes(resources: AppResources) -> list[ControllerRouterHandler]:
         await resources.authenticate(request, f"/cds-services/{service_id}")
         body = decode_body(resources.feedback_decoder, await request.body())
         records = [_feedback_record(service, i, item) for i, item in enumerate(body.feedback)]
-        store = resources.feedback()
+        # No wait for another worker's flush: a card's uuid names its rule key, written before the card left.
         try:
-            try:
-                await asyncio.to_thread(store.record_feedback, records, resources.clock())
-            except UnknownCard:
-                if resources.settings.workers == 1:
-                    raise
-                # Another worker may have issued the card and not written it yet: once its buffer has
-                # been flushed (every FEEDBACK_FLUSH_SECONDS) the card is there for every worker.
-                await asyncio.sleep(FEEDBACK_FLUSH_SECONDS * 1.5)
-                await asyncio.to_thread(store.record_feedback, records, resources.clock())
+            await asyncio.to_thread(resources.feedback().record_feedback, records, resources.clock())
         except UnknownCard as exc:
             index = next(i for i, r in enumerate(records) if r.card_uuid == exc.args[0])
             raise Unprocessable(

@@ -8,13 +8,13 @@ differential rests on part of the record. A record without phenotype findings ge
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import msgspec
 
-from cds_api.cards import Card, CardCoding, CardsResponse, IssuedCard, Link, Source, random_uuid, truncate
+from cds_api.cards import Card, CardCoding, CardIdFn, CardsResponse, IssuedCard, Link, Source, random_uuid, truncate
 from cds_api.diagnosis import Diagnosis, age_range
 from cds_api.fhir_context import age_in_years
 from cds_api.fhir_phenotypes import HPO_SYSTEM, PhenotypeExtractor, PhenotypeFindings
@@ -78,7 +78,8 @@ class PatientViewDiagnosis:
     top_k: int = DDX_TOP
     _encoder: msgspec.json.Encoder = field(default_factory=msgspec.json.Encoder)
 
-    def run(self, record: PatientRecord) -> PatientViewResult:
+    def run(self, record: PatientRecord, card_id: CardIdFn | None = None) -> PatientViewResult:
+        """``card_id``: makes each card's uuid (the feedback store's signed ones); default a random uuid."""
         found = self.extractor.extract((*record.of("conditions"), *record.of("observations")))
         known = self.diagnosis.engine.index.term_index
         if not any(t in known for t in found.observed):
@@ -95,11 +96,18 @@ class PatientViewDiagnosis:
             observed=found.observed, excluded=found.excluded, age_range=age_range(years), sex=sex
         )
         differential = self.diagnosis.differential(findings, self.top_k)
-        cards = [self._disease_card(r, differential, first=i == 0) for i, r in enumerate(differential.results)]
-        unused = self._unused_card(found, differential.unknown_terms, differential.ranker)
+        version = self.diagnosis.version.model or "baseline"
+
+        def new_uuid() -> str:
+            return random_uuid() if card_id is None else card_id(DDX_RULE_ID, version, "info")
+
+        cards = [
+            self._disease_card(r, differential, new_uuid(), first=i == 0) for i, r in enumerate(differential.results)
+        ]
+        unused = self._unused_card(found, differential.unknown_terms, differential.ranker, new_uuid)
         if unused is not None:
             cards.append(unused)
-        issued = [IssuedCard(c.uuid, DDX_RULE_ID, self.diagnosis.version.model or "baseline", "info") for c in cards]
+        issued = [IssuedCard(c.uuid, DDX_RULE_ID, version, "info") for c in cards]
         return PatientViewResult(self._encoder.encode(CardsResponse(cards=tuple(cards))), issued, found)
 
     def _source(self, ranker: str) -> Source:
@@ -110,7 +118,7 @@ class PatientViewDiagnosis:
             topic=CardCoding(code=f"{DDX_RULE_ID}-{ranker}", system=RANKER_TOPIC_SYSTEM, display=version.label),
         )
 
-    def _disease_card(self, result: RankedDisease, differential: Differential, first: bool) -> Card:
+    def _disease_card(self, result: RankedDisease, differential: Differential, card_uuid: str, first: bool) -> Card:
         detail = render.detail_markdown(result)
         if first:
             extra = render.next_findings_markdown(differential)
@@ -118,7 +126,7 @@ class PatientViewDiagnosis:
         url = render.disease_url(result.disease_id)
         links = (Link(label=f"{result.disease_id}: {truncate(result.name, 80)}", url=url),) if url else ()
         return Card(
-            uuid=random_uuid(),
+            uuid=card_uuid,
             summary=truncate(render.summary(result)),
             indicator="info",
             source=self._source(differential.ranker),
@@ -126,7 +134,9 @@ class PatientViewDiagnosis:
             links=links,
         )
 
-    def _unused_card(self, found: PhenotypeFindings, unknown_terms: Sequence[str], ranker: str) -> Card | None:
+    def _unused_card(
+        self, found: PhenotypeFindings, unknown_terms: Sequence[str], ranker: str, new_uuid: Callable[[], str]
+    ) -> Card | None:
         lines: list[str] = []
         for u in found.unmapped[:MAX_UNMAPPED_LISTED]:
             code = f"{u.system}|{u.code}" if u.system or u.code else "(no code)"
@@ -139,7 +149,7 @@ class PatientViewDiagnosis:
         if not count:
             return None
         return Card(
-            uuid=random_uuid(),
+            uuid=new_uuid(),
             summary=truncate(f"Differential diagnosis: {count} recorded finding code(s) could not be used"),
             indicator="info",
             source=self._source(ranker),

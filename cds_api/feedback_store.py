@@ -1,15 +1,23 @@
-"""Durable record of issued cards and the clinician's feedback on them (SQLite, WAL).
+"""Durable record of which rules fired and the clinician's feedback on their cards (SQLite, WAL).
 
-Only what ``kgcds rules report`` needs is kept: card uuid, service, rule id and version, indicator,
-outcome, the coded override reason and times. No patient identifier and no free text (the
-feedback's ``userComment`` may name the patient, so it is not stored).
+Only what ``kgcds rules report`` needs is kept: per rule key (service, rule id and version, indicator) the
+number of fires per day, and per feedback item the card uuid, outcome, coded override reason and times. No
+patient identifier and no free text (the feedback's ``userComment`` may name the patient, so it is not stored).
 
-Issued cards are buffered in memory and written in one transaction by :meth:`flush` (the app calls
-it every second and at shutdown) so a hook call never waits on a disk write.
+No row is written per issued card: a card's uuid is signed and names its rule key (:mod:`cds_api.card_ids`),
+so feedback can be checked and attributed from the uuid alone. Fire counts are added up in memory and written
+by :meth:`FeedbackStore.flush` (the app calls it every second and at shutdown), a few rows per flush, so a
+hook call never waits on a disk write. The rule key row is written at a rule's first fire in the process, so
+every worker sharing the database can attribute the card's feedback at once.
+
+Databases written before signed uuids keep working: their ``issued_card`` rows are still read (feedback on
+those cards, and their fires in :meth:`FeedbackStore.tallies`); nothing writes that table any more.
 """
 
 from __future__ import annotations
 
+import os
+import random
 import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
@@ -17,10 +25,28 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from cds_api.cards import IssuedCard
+from cds_api.card_ids import RANDOM_BITS, SECRET_BYTES, CardIdCodec
+from cds_api.cards import CardIdFn, IssuedCard
 
-MAX_PENDING = 200_000
 SCHEMA = """
+CREATE TABLE IF NOT EXISTS card_secret (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    secret BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS rule_key (
+    id INTEGER PRIMARY KEY,
+    service_id TEXT NOT NULL,
+    rule_id TEXT NOT NULL,
+    rule_version TEXT NOT NULL,
+    indicator TEXT NOT NULL,
+    UNIQUE (service_id, rule_id, rule_version, indicator)
+);
+CREATE TABLE IF NOT EXISTS rule_fires (
+    key_id INTEGER NOT NULL REFERENCES rule_key (id),
+    day TEXT NOT NULL,
+    fired INTEGER NOT NULL,
+    PRIMARY KEY (key_id, day)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS issued_card (
     card_uuid TEXT PRIMARY KEY,
     service_id TEXT NOT NULL,
@@ -46,6 +72,24 @@ CREATE TABLE IF NOT EXISTS card_feedback (
 CREATE INDEX IF NOT EXISTS card_feedback_rule ON card_feedback (rule_id);
 CREATE INDEX IF NOT EXISTS issued_card_rule ON issued_card (rule_id);
 """
+TALLIES = """
+WITH fires (rule_id, n) AS (
+    SELECT k.rule_id, SUM(f.fired) FROM rule_fires f JOIN rule_key k ON k.id = f.key_id GROUP BY k.rule_id
+    UNION ALL
+    SELECT rule_id, COUNT(*) FROM issued_card GROUP BY rule_id
+),
+answers (rule_id, accepted, overridden) AS (
+    SELECT rule_id,
+           COUNT(DISTINCT CASE WHEN outcome = 'accepted' THEN card_uuid END),
+           COUNT(DISTINCT CASE WHEN outcome = 'overridden' THEN card_uuid END)
+    FROM card_feedback GROUP BY rule_id
+)
+SELECT f.rule_id, SUM(f.n), COALESCE(a.accepted, 0), COALESCE(a.overridden, 0)
+FROM fires f LEFT JOIN answers a ON a.rule_id = f.rule_id
+GROUP BY f.rule_id ORDER BY f.rule_id
+"""
+RuleKey = tuple[str, str, str, str]
+"""(service id, rule id, rule version, indicator)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,12 +133,17 @@ class UnknownCard(LookupError):
 
 
 class FeedbackStore:
-    def __init__(self, connection: sqlite3.Connection) -> None:
+    def __init__(self, connection: sqlite3.Connection, codec: CardIdCodec, rng: random.Random) -> None:
         self._db = connection
+        self._codec = codec
+        self._rng = rng
         self._lock = threading.Lock()
         """Serialises use of the SQLite connection."""
+        self._key_ids: dict[RuleKey, int] = {}
+        self._card_ids: dict[str, CardIdFn] = {}
         self._pending_lock = threading.Lock()
-        self._pending: list[tuple[str, str, str, str, str, str]] = []
+        self._pending: dict[tuple[int, str], int] = {}
+        """Fires not yet written, per (rule key id, UTC day)."""
 
     @classmethod
     def open(cls, path: Path) -> FeedbackStore:
@@ -103,49 +152,93 @@ class FeedbackStore:
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=NORMAL")
         connection.executescript(SCHEMA)
-        return cls(connection)
+        # Whichever worker opens the database first picks the secret; the others read that one.
+        connection.execute("INSERT OR IGNORE INTO card_secret VALUES (1, ?)", (os.urandom(SECRET_BYTES),))
+        (secret,) = connection.execute("SELECT secret FROM card_secret WHERE id = 1").fetchone()
+        # The random bits only keep cards of one rule apart (the MAC is what cannot be forged): a seeded
+        # generator instead of a system call per card. Opened after any fork, so each worker has its own seed.
+        return cls(connection, CardIdCodec(secret), random.Random(os.urandom(16)))
 
     def close(self) -> None:
         self.flush()
         with self._lock:
             self._db.close()
 
-    def record_issued(self, service_id: str, cards: Sequence[IssuedCard], when: datetime) -> None:
-        stamp = when.astimezone(UTC).isoformat()
-        with self._pending_lock:
-            if len(self._pending) >= MAX_PENDING:
-                # The database has been failing for a long while: keep serving, lose the oldest fire counts.
-                del self._pending[: len(cards)]
-            self._pending.extend(
-                (card.card_uuid, service_id, card.rule_id, card.rule_version, card.indicator, stamp) for card in cards
+    def card_ids(self, service_id: str) -> CardIdFn:
+        """(rule id, rule version, indicator) -> a new signed uuid for a card ``service_id`` issues."""
+        found = self._card_ids.get(service_id)
+        if found is None:
+            key_ids, make, draw = self._key_ids, self._codec.make, self._rng.getrandbits
+
+            def card_id(rule_id: str, rule_version: str, indicator: str) -> str:
+                key = (service_id, rule_id, rule_version, indicator)
+                key_id = key_ids.get(key)
+                if key_id is None:
+                    key_id = self._key_id(key)
+                return make(key_id, draw(RANDOM_BITS))
+
+            found = self._card_ids[service_id] = card_id
+        return found
+
+    def _key_id(self, key: RuleKey) -> int:
+        # First fire of this rule key in this process: written at once (not buffered), so feedback on the
+        # card is attributable by any worker from the moment the card leaves.
+        with self._lock:
+            self._db.execute(
+                "INSERT OR IGNORE INTO rule_key (service_id, rule_id, rule_version, indicator) VALUES (?, ?, ?, ?)", key
             )
+            (key_id,) = self._db.execute(
+                "SELECT id FROM rule_key WHERE service_id = ? AND rule_id = ? AND rule_version = ? AND indicator = ?",
+                key,
+            ).fetchone()
+        self._key_ids[key] = key_id
+        return int(key_id)
+
+    def record_issued(self, service_id: str, cards: Sequence[IssuedCard], when: datetime) -> None:
+        """Count one fire per card for its rule key (in memory, written by :meth:`flush`)."""
+        day = when.astimezone(UTC).date().isoformat()
+        key_ids = self._key_ids
+        counted: dict[tuple[int, str], int] = {}
+        for card in cards:
+            key = (service_id, card.rule_id, card.rule_version, card.indicator)
+            key_id = key_ids.get(key)
+            if key_id is None:
+                key_id = self._key_id(key)
+            counted[key_id, day] = counted.get((key_id, day), 0) + 1
+        with self._pending_lock:
+            pending = self._pending
+            for slot, n in counted.items():
+                pending[slot] = pending.get(slot, 0) + n
 
     def flush(self) -> int:
-        # The buffer lock is held only to swap lists, never during the disk write, so a hook call
-        # appending its cards never waits on SQLite.
+        """Write the fires counted since the last flush; returns how many fires were written."""
+        # The buffer lock is held only to swap dicts, never during the disk write, so a hook call
+        # counting its cards never waits on SQLite.
         with self._pending_lock:
-            rows, self._pending = self._pending, []
-        if not rows:
+            counts, self._pending = self._pending, {}
+        if not counts:
             return 0
         try:
             with self._lock, _transaction(self._db):
-                self._db.executemany("INSERT OR IGNORE INTO issued_card VALUES (?, ?, ?, ?, ?, ?)", rows)
+                self._db.executemany(
+                    "INSERT INTO rule_fires (key_id, day, fired) VALUES (?, ?, ?)"
+                    " ON CONFLICT (key_id, day) DO UPDATE SET fired = fired + excluded.fired",
+                    [(key_id, day, n) for (key_id, day), n in counts.items()],
+                )
         except sqlite3.Error:
             with self._pending_lock:  # keep them for the next attempt
-                self._pending[:0] = rows
+                for slot, n in counts.items():
+                    self._pending[slot] = self._pending.get(slot, 0) + n
             raise
-        return len(rows)
+        return sum(counts.values())
 
     def record_feedback(self, items: Iterable[FeedbackRecord], received: datetime) -> int:
         """Store every item or none: feedback naming an unknown card refuses the whole batch."""
-        self.flush()
         stamp = received.astimezone(UTC).isoformat()
         with self._lock:
             rows = []
             for item in items:
-                found = self._db.execute(
-                    "SELECT rule_id, rule_version, service_id FROM issued_card WHERE card_uuid = ?", (item.card_uuid,)
-                ).fetchone()
+                found = self._issuer(item.card_uuid)
                 if found is None or found[2] != item.service_id:
                     raise UnknownCard(item.card_uuid)
                 rows.append(
@@ -180,19 +273,24 @@ class FeedbackStore:
             ).fetchall()
         return [StoredFeedback(*row) for row in rows]
 
+    def _issuer(self, card_uuid: str) -> tuple[str, str, str] | None:
+        """(rule id, rule version, service id) of a card we issued, else None. Call with the lock held."""
+        key_id = self._codec.key_id(card_uuid)
+        if key_id is not None:
+            found = self._db.execute(
+                "SELECT rule_id, rule_version, service_id FROM rule_key WHERE id = ?", (key_id,)
+            ).fetchone()
+        else:  # not a signed uuid: perhaps a card issued before them, by a database that still holds its row
+            found = self._db.execute(
+                "SELECT rule_id, rule_version, service_id FROM issued_card WHERE card_uuid = ?", (card_uuid,)
+            ).fetchone()
+        return None if found is None else (found[0], found[1], found[2])
+
     def tallies(self) -> list[RuleTally]:
         """Fires, acceptances and overrides per rule: the input of ``kgcds rules report``."""
         self.flush()
         with self._lock:
-            rows = self._db.execute(
-                """
-                SELECT c.rule_id, COUNT(DISTINCT c.card_uuid),
-                       COUNT(DISTINCT CASE WHEN f.outcome = 'accepted' THEN f.card_uuid END),
-                       COUNT(DISTINCT CASE WHEN f.outcome = 'overridden' THEN f.card_uuid END)
-                FROM issued_card c LEFT JOIN card_feedback f ON f.card_uuid = c.card_uuid
-                GROUP BY c.rule_id ORDER BY c.rule_id
-                """
-            ).fetchall()
+            rows = self._db.execute(TALLIES).fetchall()
         return [RuleTally(*row) for row in rows]
 
 

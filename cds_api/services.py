@@ -12,7 +12,7 @@ from datetime import datetime
 
 import msgspec
 
-from cds_api.cards import CardFactory, IssuedCard, WireResponse
+from cds_api.cards import CardFactory, CardIdFn, IssuedCard, WireResponse
 from cds_api.errors import NotFound, Unprocessable, decode_body
 from cds_api.fhir_context import ContextBuilder, draft_medications
 from cds_api.fhir_models import HookRequest
@@ -133,15 +133,18 @@ class Screening:
                 raise Unprocessable(f"context.{name} is required by the {service.hook} hook", f"context.{name}")
         return request
 
-    def screen(self, request: HookRequest, record: PatientRecord, now: datetime) -> ScreeningResult:
+    def screen(
+        self, request: HookRequest, record: PatientRecord, now: datetime, card_id: CardIdFn | None = None
+    ) -> ScreeningResult:
+        """``card_id``: makes each card's uuid (the feedback store's signed ones); default a random uuid."""
         drafts, context_drafts = draft_medications(request)
         patient = self.builder.build(request, drafts, context_drafts, record, self.index_provider(), now)
         findings = self.engine.evaluate(patient, now) if patient.drafts else []
         by_ref = {d.ref: d for d in patient.drafts}
-        cards, issued = self.cards.wire_cards(findings, by_ref, request.context.patientId)
+        cards, issued = self.cards.wire_cards(findings, by_ref, request.context.patientId, card_id)
         for draft in patient.drafts:
             if not draft.ingredient_ids:
-                card, issue = self.cards.unscreened(draft)
+                card, issue = self.cards.unscreened(draft, card_id)
                 cards.append(card)
                 issued.append(issue)
         return ScreeningResult(self._encoder.encode(WireResponse(cards=tuple(cards))), issued, patient)

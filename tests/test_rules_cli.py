@@ -55,19 +55,18 @@ def test_report_counts_fires_and_overrides(tmp_path: Path) -> None:
     db = tmp_path / "feedback.sqlite3"
     store = FeedbackStore.open(db)
     now = datetime(2026, 11, 22, tzinfo=UTC)
-    store.record_issued(
-        "medication-order-select",
-        [
-            IssuedCard("c1", "stopp-e6-metformin-egfr30", "1.0.0", "critical"),
-            IssuedCard("c2", "stopp-e6-metformin-egfr30", "1.0.0", "critical"),
-            IssuedCard("c3", "kgcds.drug-drug", "1.0.0", "warning"),
-        ],
-        now,
-    )
+    service = "medication-order-select"
+    card_id = store.card_ids(service)
+    metformin = ("stopp-e6-metformin-egfr30", "1.0.0", "critical")
+    issued = [IssuedCard(card_id(*metformin), *metformin) for _ in range(2)]
+    issued.append(IssuedCard(card_id("kgcds.drug-drug", "1.0.0", "warning"), "kgcds.drug-drug", "1.0.0", "warning"))
+    store.record_issued(service, issued[:1], now)
+    store.flush()  # fires are summed across flushes and days
+    store.record_issued(service, issued[1:], datetime(2026, 11, 23, tzinfo=UTC))
     store.record_feedback(
         [
-            FeedbackRecord("c1", "medication-order-select", "overridden", now, None, "benefit", None, 0),
-            FeedbackRecord("c2", "medication-order-select", "accepted", now, None, None, None, 1),
+            FeedbackRecord(issued[0].card_uuid, service, "overridden", now, None, "benefit", None, 0),
+            FeedbackRecord(issued[1].card_uuid, service, "accepted", now, None, None, None, 1),
         ],
         now,
     )

@@ -1,0 +1,69 @@
+"""Signed, self-describing card uuids: the card itself says which rule issued it, so no row per card is kept.
+
+A card uuid keeps the UUID version-4 layout (version nibble 4, variant ``10``); its 122 free bits hold
+
+* the rule-key id (20 bits): a row of the feedback database's ``rule_key`` table (service, rule, version,
+  indicator),
+* random bits (54 bits), so two cards of one rule differ,
+* a MAC (48 bits): keyed BLAKE2b over key id and random bits, so feedback can tell a card we issued from a
+  made-up or altered uuid without remembering the card.
+
+Pure: no I/O, the caller supplies the secret and the random bits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+
+KEY_ID_BITS = 20
+RANDOM_BITS = 54
+MAC_BITS = 48
+MAX_KEY_ID = (1 << KEY_ID_BITS) - 1
+RANDOM_MASK = (1 << RANDOM_BITS) - 1
+SECRET_BYTES = 32
+
+_MAC_BYTES = MAC_BITS // 8
+_BODY_BYTES = (KEY_ID_BITS + RANDOM_BITS + 7) // 8
+# Layout: the 74-bit body (key id, random bits) as 18 hex digits around the version nibble, its last 2 bits in
+# the variant digit; then the MAC, the last 12 hex digits, so its hex digest goes in as it is.
+_SHAPE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+"""Lower-case hex only: a uuid is compared as the string it was issued as."""
+
+
+class CardIdCodec:
+    """Builds and verifies signed card uuids with one secret (the same in every worker sharing a database)."""
+
+    __slots__ = ("_keyed",)
+
+    def __init__(self, secret: bytes) -> None:
+        if len(secret) < 16:
+            raise ValueError(f"secret: at least 16 bytes are needed, got {len(secret)}")
+        # Keying BLAKE2b costs more than hashing ten bytes: key once, copy the keyed state per card.
+        self._keyed = hashlib.blake2b(key=secret, digest_size=_MAC_BYTES)
+
+    def make(self, key_id: int, random_bits: int) -> str:
+        """The uuid of a card of rule key ``key_id``; ``random_bits``: fresh randomness (the low 54 bits are used)."""
+        if not 0 <= key_id <= MAX_KEY_ID:
+            raise ValueError(f"key_id: must be in 0..{MAX_KEY_ID}, got {key_id}")
+        body = (key_id << RANDOM_BITS) | (random_bits & RANDOM_MASK)
+        h = f"{body >> 2:018x}"
+        return f"{h[:8]}-{h[8:12]}-4{h[12:15]}-{'89ab'[body & 3]}{h[15:]}-{self._mac(body)}"
+
+    def key_id(self, card_uuid: str) -> int | None:
+        """The rule-key id a uuid made by :meth:`make` with this secret carries; None for any other string."""
+        if _SHAPE.fullmatch(card_uuid) is None:
+            return None
+        body = (int(card_uuid[:8] + card_uuid[9:13] + card_uuid[15:18] + card_uuid[20:23], 16) << 2) | (
+            int(card_uuid[19], 16) & 3
+        )
+        if not hmac.compare_digest(self._mac(body), card_uuid[24:]):
+            return None
+        return body >> RANDOM_BITS
+
+    def _mac(self, body: int) -> str:
+        """The 48-bit MAC of ``body`` as 12 hex digits."""
+        digest = self._keyed.copy()
+        digest.update(body.to_bytes(_BODY_BYTES, "big"))
+        return digest.hexdigest()
