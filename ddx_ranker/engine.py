@@ -15,6 +15,7 @@ the phenotype evidence still orders diseases sharing a gene.
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from typing import Literal
@@ -27,6 +28,8 @@ from ddx_ranker.learned import LearnedRanker, candidate_shares
 from ddx_ranker.models import Differential, PatientFindings, RankedDisease
 from ddx_ranker.scoring import BaselineScorer, CaseScores, PreparedFindings, ScoringParams, prepare
 from knowledge_index.phenotype import FloatArray, IntArray, PhenotypeIndex
+
+LOG = logging.getLogger("kgcds.ddx")
 
 RankerName = Literal["lr", "resnik", "learned"]
 GENE_LOG_LR = math.log(1000.0)
@@ -58,6 +61,12 @@ class DdxEngine:
     def compile(
         cls, index: PhenotypeIndex, model: LearnedRanker | None = None, params: ScoringParams | None = None
     ) -> DdxEngine:
+        if model is not None and index.n_diseases and not index.inheritance[:, -1].any():
+            # A store loaded before onsets and inheritance were put on Disease nodes: the learned ranker
+            # still works, but its age and sex features stay empty, and that should not pass unnoticed.
+            LOG.warning(
+                "the graph has no disease onset or inheritance data: age and sex will not be used; run `kgcds load`"
+            )
         return cls(index, BaselineScorer.compile(index, params), model)
 
     @property

@@ -75,3 +75,20 @@ def test_age_and_sex_reach_the_features(index: PhenotypeIndex) -> None:
     assert list(boy["patient_male"]) == [1.0, 1.0]
     unknown = features(None, None)
     assert all(math.isnan(v) for v in unknown["patient_age"]) and all(math.isnan(v) for v in unknown["patient_male"])
+
+
+def test_a_graph_without_disease_course_is_reported_when_the_learned_ranker_is_loaded(
+    index: PhenotypeIndex, caplog: pytest.LogCaptureFixture
+) -> None:
+    import dataclasses
+
+    from ddx_ranker.learned import LearnedRanker
+
+    model = LearnedRanker.shipped()
+    with caplog.at_level("WARNING", logger="kgcds.ddx"):
+        DdxEngine.compile(index, model)
+    assert not [r for r in caplog.records if "inheritance" in r.getMessage()]
+    old_store = dataclasses.replace(index, inheritance=np.zeros_like(index.inheritance))
+    with caplog.at_level("WARNING", logger="kgcds.ddx"):
+        DdxEngine.compile(old_store, model)
+    assert any("kgcds load" in r.getMessage() for r in caplog.records)
