@@ -27,6 +27,7 @@ from pathlib import Path
 
 from cds_api.card_ids import RANDOM_BITS, SECRET_BYTES, CardIdCodec
 from cds_api.cards import CardIdFn, IssuedCard
+from cds_api.sqlite_wal import connect_wal
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS card_secret (
@@ -147,10 +148,7 @@ class FeedbackStore:
 
     @classmethod
     def open(cls, path: Path) -> FeedbackStore:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        connection.execute("PRAGMA journal_mode=WAL")
-        connection.execute("PRAGMA synchronous=NORMAL")
+        connection = connect_wal(path)
         connection.executescript(SCHEMA)
         # Whichever worker opens the database first picks the secret; the others read that one.
         connection.execute("INSERT OR IGNORE INTO card_secret VALUES (1, ?)", (os.urandom(SECRET_BYTES),))

@@ -19,6 +19,7 @@ import threading
 from pathlib import Path
 
 from cds_api.errors import Unauthorized
+from cds_api.sqlite_wal import connect_wal
 
 LOG = logging.getLogger("kgcds.api")
 PRUNE_EVERY_CALLS = 1000
@@ -56,11 +57,8 @@ class SharedReplayGuard:
         self._calls = 0
 
     def connect(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # timeout: how long a writer waits for another worker's write lock (held for microseconds).
-        db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=5.0)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=OFF")
+        # A lost write on power failure only forgets a few jtis that are about to expire anyway.
+        db = connect_wal(self.path, synchronous="OFF")
         db.executescript(SCHEMA)
         self._db = db
 
