@@ -15,6 +15,7 @@ from typing import Any
 
 import msgspec
 
+from cds_api.memo import remember
 from ontology.curie import CodeSystemMap, CurieError
 from ontology.vocab import Severity
 from rules.findings import SUMMARY_MAX, Finding, Suggestion
@@ -325,9 +326,7 @@ class CardFactory:
         """``tail`` as JSON string content (no quotes); tails are shared by every patient, so cached."""
         found = self._tails.get(tail)
         if found is None:
-            if len(self._tails) >= PARTS_LIMIT:
-                self._tails.clear()
-            found = self._tails[tail] = self._encoder.encode(tail)[1:-1]
+            found = remember(self._tails, tail, self._encoder.encode(tail)[1:-1], PARTS_LIMIT)
         return found
 
     def _parts(self, finding: Finding) -> _RuleParts:
@@ -345,14 +344,12 @@ class CardFactory:
         )
         found = self._rule_parts.get(key)
         if found is None:
-            if len(self._rule_parts) >= PARTS_LIMIT:
-                self._rule_parts.clear()
             indicator = indicator_for(finding)
             source = self._source(finding)
             override_reasons = OVERRIDE_REASONS if indicator != "info" else ()
             links = self._links_for(finding.references)
             encode = self._encoder.encode
-            found = self._rule_parts[key] = _RuleParts(
+            parts = _RuleParts(
                 indicator=indicator,
                 source=source,
                 override_reasons=override_reasons,
@@ -366,6 +363,7 @@ class CardFactory:
                     f"severity {finding.severity.value})"
                 ),
             )
+            found = remember(self._rule_parts, key, parts, PARTS_LIMIT)
         return found
 
     def _source(self, finding: Finding) -> Source:

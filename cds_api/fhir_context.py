@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime
 
 from cds_api.errors import Unprocessable
 from cds_api.fhir_models import FHIR_R4_RESOURCE_TYPES, CodeableConcept, FhirResource, HookRequest
+from cds_api.memo import remember
 from cds_api.prefetch import GENOMIC_LOINC, LOINC_SYSTEM, PREGNANCY_LOINC, PatientRecord
 from cds_api.terminology import Terminology
 from ontology.curie import CodeSystemMap
@@ -73,10 +74,7 @@ class ContextBuilder:
         try:
             return self._curie_memo[key]
         except KeyError:
-            if len(self._curie_memo) >= CURIE_MEMO_LIMIT:
-                self._curie_memo.clear()
-            found = self._curie_memo[key] = self._codes.from_fhir(system, code)
-            return found
+            return remember(self._curie_memo, key, self._codes.from_fhir(system, code), CURIE_MEMO_LIMIT)
 
     def curies(self, concept: CodeableConcept | None) -> tuple[str, ...]:
         if concept is None:

@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from cds_api.memo import remember
 from cds_api.terminology import DrugResolution
 from knowledge_index.allergy import AllergyIndex
 from ontology.condition_codes import ConditionCodeMapper
@@ -51,19 +52,13 @@ class LexiconTerminology:
         code_key = tuple(codes)
         by_code = self._code_memo.get(code_key)
         if by_code is None:
-            by_code = self._resolve_by_code(code_key)
-            if len(self._code_memo) >= MEMO_LIMIT:
-                self._code_memo.clear()
-            self._code_memo[code_key] = by_code
+            by_code = remember(self._code_memo, code_key, self._resolve_by_code(code_key), MEMO_LIMIT)
         if by_code is not _TEXT_NEEDED:
             return by_code
         key = (code_key, text)
         cached = self._memo.get(key)
         if cached is None:
-            cached = self._resolve(codes, text)
-            if len(self._memo) >= MEMO_LIMIT:
-                self._memo.clear()
-            self._memo[key] = cached
+            cached = remember(self._memo, key, self._resolve(codes, text), MEMO_LIMIT)
         return cached
 
     def _resolve_by_code(self, codes: tuple[str, ...]) -> DrugResolution:
@@ -114,10 +109,7 @@ class LexiconTerminology:
         key = tuple(codes)
         cached = self._condition_memo.get(key)
         if cached is None:
-            cached = self._condition_codes(key)
-            if len(self._condition_memo) >= MEMO_LIMIT:
-                self._condition_memo.clear()
-            self._condition_memo[key] = cached
+            cached = remember(self._condition_memo, key, self._condition_codes(key), MEMO_LIMIT)
         return cached
 
     def _condition_codes(self, codes: tuple[str, ...]) -> tuple[str, ...]:
