@@ -35,6 +35,9 @@ class StoreHealth:
     reachable: bool | None = None
     last_checked: str | None = None
     last_error: str | None = None
+    _probes_started: int = 0
+    _applied_probe: int = 0
+    """The newest probe whose verdict is shown: a slow probe that started earlier never overwrites it."""
 
     @classmethod
     def for_store(cls, store: GraphStore, index_metadata: Mapping[str, str]) -> StoreHealth:
@@ -50,26 +53,32 @@ class StoreHealth:
         )
 
     async def probe_once(self) -> None:
-        """Called from one background task only, so the fields need no lock."""
+        """Probe the store and record the verdict (all on one event loop per caller, so no lock is needed).
+
+        Probes can overlap (an operator's probe beside the background one): a verdict older than the
+        one already shown is dropped, so a probe that began before the store vanished cannot hide it.
+        """
+        self._probes_started += 1
+        number = self._probes_started
         started = time.perf_counter()
+        error: str | None = None
         try:
             await asyncio.wait_for(asyncio.to_thread(self.probe), PROBE_TIMEOUT_S)
         except TimeoutError:
             # Drivers retry a dead server for a while; past the timeout we call it unreachable.
-            if self.reachable is not False:
-                LOG.warning("graph store unreachable; serving the last compiled index: %s", self.description)
-            self.reachable = False
-            self.last_error = f"{self.description}: no answer within {PROBE_TIMEOUT_S:.0f} s"
+            error = f"{self.description}: no answer within {PROBE_TIMEOUT_S:.0f} s"
         except Exception as exc:  # any failure means "unreachable"; the reason is reported
-            if self.reachable is not False:
-                LOG.warning("graph store unreachable; serving the last compiled index: %s", exc)
-            self.reachable, self.last_error = False, str(exc) or type(exc).__name__
-        else:
-            if self.reachable is False:
-                LOG.info("graph store reachable again")
-            self.reachable, self.last_error = True, None
-        self.last_checked = datetime.now(UTC).isoformat(timespec="seconds")
+            error = str(exc) or type(exc).__name__
         LOG.debug("store probe took %.3f s", time.perf_counter() - started)
+        if number < self._applied_probe:
+            return
+        self._applied_probe = number
+        if error is not None and self.reachable is not False:
+            LOG.warning("graph store unreachable; serving the last compiled index: %s", error)
+        elif error is None and self.reachable is False:
+            LOG.info("graph store reachable again")
+        self.reachable, self.last_error = error is None, error
+        self.last_checked = datetime.now(UTC).isoformat(timespec="seconds")
 
     def report(self) -> dict[str, Any]:
         """``status`` is ``pass`` while the store answers, ``warn`` when it does not: serving goes on either way."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -57,3 +58,29 @@ def test_an_unreachable_bolt_server_is_reported_by_name(schema: GraphSchema) -> 
     assert f"127.0.0.1:{port}" in report["store"]["error"]
     assert "secret-pw" not in str(report)
     store.close()
+
+
+def test_a_probe_that_began_before_the_store_vanished_cannot_hide_it() -> None:
+    release_first = threading.Event()
+    calls: list[int] = []
+
+    def probe() -> None:
+        calls.append(len(calls))
+        if len(calls) == 1:
+            release_first.wait(5)  # slow: started while the store still answered
+            return
+        raise RuntimeError("store gone")
+
+    health = StoreHealth("tiny store", {}, "2026-11-22T00:00:00+00:00", probe)
+
+    async def overlapping() -> None:
+        slow = asyncio.create_task(health.probe_once())
+        await asyncio.sleep(0.05)
+        await health.probe_once()  # the newer probe: the store is gone
+        release_first.set()
+        await slow
+
+    asyncio.run(overlapping())
+    assert calls == [0, 1]
+    assert health.report()["status"] == "warn"
+    assert health.last_error == "store gone"
