@@ -93,7 +93,7 @@ class WireCard(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     indicator: str
     source: msgspec.Raw
     detail: msgspec.Raw | None = None
-    suggestions: tuple[CardSuggestion, ...] = ()
+    suggestions: msgspec.Raw | None = None
     selectionBehavior: str | None = None
     overrideReasons: msgspec.Raw | None = None
     links: msgspec.Raw | None = None
@@ -116,6 +116,9 @@ OVERRIDE_REASONS: tuple[CardCoding, ...] = (
 SEVERITY_RANK: dict[Severity, int] = {severity: rank for rank, severity in enumerate(Severity)}
 
 
+_VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
+
+
 def random_uuid(h: str | None = None) -> str:
     """A version-4 UUID string, formatted straight from random bytes (a card can carry dozens of them).
 
@@ -123,7 +126,7 @@ def random_uuid(h: str | None = None) -> str:
     """
     if h is None:
         h = os.urandom(16).hex()
-    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
 
 
 def indicator_for(finding: Finding) -> str:
@@ -153,6 +156,19 @@ class _RuleParts(msgspec.Struct, frozen=True, gc=False):
     wire_source: msgspec.Raw
     wire_override_reasons: msgspec.Raw | None
     wire_links: msgspec.Raw | None
+
+
+class _CardTemplate(msgspec.Struct, frozen=True, gc=False):
+    """The card of a finding with a shared detail tail, minus its patient part: everything after the
+    patient's lines already JSON-encoded. Shared by every card of one pair of drugs and rule."""
+
+    parts: _RuleParts
+    summary: str
+    tail_rest: bytes
+    """The tail and what follows it (management, evidence, source), as JSON string content plus the closing quote."""
+    pending: tuple[str, ...]
+    """Management text and references the tail lacks: if the patient part holds one, the card is built
+    the slow way (it would not repeat it)."""
 
 
 class IssuedCard(msgspec.Struct, frozen=True, gc=False):
@@ -191,6 +207,7 @@ class CardFactory:
         self._links: dict[tuple[str, ...], tuple[Link, ...]] = {}
         self._rule_parts: dict[tuple[object, ...], _RuleParts] = {}
         self._tails: dict[str, bytes] = {}
+        self._templates: dict[tuple[str, str, int], _CardTemplate] = {}
         self._encoder = msgspec.json.Encoder()
 
     def cards(
@@ -228,28 +245,116 @@ class CardFactory:
         ranked = dedupe(findings)
         randomness = os.urandom(32 * len(ranked)).hex()
         actions: dict[tuple[str | None, ...], Action | None] = {}
+        suggestion_parts: dict[tuple[object, ...], tuple[tuple[bytes, bytes], ...]] = {}
         encode = self._encoder.encode
         for n, finding in enumerate(ranked):
             draft = drafts.get(finding.draft_ref)
-            card_uuid, parts, head, tail, rest, suggestions = self._pieces(
-                finding, draft, patient_id, randomness[64 * n : 64 * n + 64], actions, card_id
-            )
-            detail = encode(head)[:-1] + self._encoded_tail(tail) + encode(rest)[1:]
+            hex_digits = randomness[64 * n : 64 * n + 64]
+            template = self._fast_template(finding, draft)
+            if template is None:
+                card_uuid, parts, head, tail, rest, suggestions = self._pieces(
+                    finding, draft, patient_id, hex_digits, actions, card_id
+                )
+                detail = encode(head)[:-1] + self._encoded_tail(tail) + encode(rest)[1:]
+                wire_suggestions = msgspec.Raw(encode(suggestions)) if suggestions else None
+                summary = truncate(finding.summary)
+            else:
+                parts = template.parts
+                draft_name = draft.display if draft else finding.draft_ref
+                body = finding.detail_markdown.strip()
+                head = (
+                    f"**Order:** {draft_name} (`{finding.draft_ref}`)\n\n{body[: len(body) - len(finding.detail_tail)]}"
+                )
+                detail = encode(head)[:-1] + template.tail_rest
+                wire_suggestions = self._wire_suggestions(
+                    finding, draft_name, patient_id, hex_digits[32:], actions, suggestion_parts
+                )
+                summary = template.summary
+                card_uuid = (
+                    random_uuid(hex_digits)
+                    if card_id is None
+                    else card_id(finding.rule_id, finding.rule_version, parts.indicator)
+                )
             cards.append(
                 WireCard(
                     uuid=card_uuid,
-                    summary=truncate(finding.summary),
+                    summary=summary,
                     indicator=parts.indicator,
                     source=parts.wire_source,
                     detail=msgspec.Raw(detail),
-                    suggestions=suggestions,
-                    selectionBehavior="at-most-one" if suggestions else None,
+                    suggestions=wire_suggestions,
+                    selectionBehavior="at-most-one" if wire_suggestions is not None else None,
                     overrideReasons=parts.wire_override_reasons,
                     links=parts.wire_links,
                 )
             )
             issued.append(IssuedCard(card_uuid, finding.rule_id, finding.rule_version, parts.indicator))
         return cards, issued
+
+    def _fast_template(self, finding: Finding, draft: MedicationEntry | None) -> _CardTemplate | None:
+        """The cached patient-independent card parts of a finding whose detail ends with a shared tail;
+        None when the card must be built piece by piece (no tail, a draft matched by name, or a text the
+        patient part of the detail changes)."""
+        tail = finding.detail_tail
+        if not tail or (draft is not None and draft.match_note):
+            return None
+        parts = self._parts(finding)
+        # id(parts): a template keeps its parts alive, so the id cannot be reused while the entry exists.
+        key = (tail, finding.summary, id(parts))
+        template = self._templates.get(key)
+        if template is None:
+            rest = self._rest(finding, tail, None, parts)
+            pending = tuple(text for text in (parts.management or "", *finding.references) if text and text not in tail)
+            template = remember(
+                self._templates,
+                key,
+                _CardTemplate(
+                    parts=parts,
+                    summary=truncate(finding.summary),
+                    tail_rest=self._encoded_tail(tail) + self._encoder.encode(rest)[1:],
+                    pending=pending,
+                ),
+                PARTS_LIMIT,
+            )
+        body = finding.detail_markdown.strip()
+        if not body.endswith(tail):
+            return None
+        if template.pending:
+            # A management text or reference the tail lacks may still be in the patient part (or straddle
+            # the seam), and then the card would not repeat it: rare, so built the slow way.
+            start = body[: len(body) - len(tail)]
+            if any(text in start + tail[: len(text) - 1] for text in template.pending):
+                return None
+        return template
+
+    def _wire_suggestions(
+        self,
+        finding: Finding,
+        draft_name: str,
+        patient_id: str | None,
+        hex_digits: str,
+        actions: dict[tuple[str | None, ...], Action | None],
+        made: dict[tuple[object, ...], tuple[tuple[bytes, bytes], ...]],
+    ) -> msgspec.Raw | None:
+        """The card's suggestions as JSON: each suggestion's bytes around its uuid are built once per call
+        (every card about one draft offers the same), then only the uuids differ."""
+        if not finding.suggestions:
+            return None
+        key = (finding.suggestions, finding.draft_ref, draft_name)
+        pieces = made.get(key)
+        if pieces is None:
+            encode = self._encoder.encode
+            built = self._suggestions(finding, draft_name, patient_id, "0" * 32, actions)
+            pieces = made[key] = tuple(
+                (encode(s.label).join((b'{"label":', b',"uuid":"')), b'","actions":' + encode(s.actions) + b"}")
+                for s in built
+            )
+        if not pieces:
+            return None
+        base = random_uuid(hex_digits)[:-4].encode()
+        return msgspec.Raw(
+            b"[" + b",".join(before + base + b"%04x" % i + after for i, (before, after) in enumerate(pieces)) + b"]"
+        )
 
     def card(
         self,
@@ -294,26 +399,7 @@ class CardFactory:
         """A card's UUID, rule parts, detail (as head + patient-independent tail + rest) and suggestions."""
         draft_name = draft.display if draft else finding.draft_ref
         parts = self._parts(finding)
-        suggestions: tuple[CardSuggestion, ...] = ()
-        if finding.suggestions:
-            remove_key = ("delete", finding.draft_ref, draft_name)
-            remove = actions.get(remove_key)
-            if remove is None:
-                remove = actions[remove_key] = Action(
-                    type="delete", description=f"Remove the draft order for {draft_name}", resourceId=finding.draft_ref
-                )
-            # Suggestion ids only need to be unique within the card (feedback names card + suggestion):
-            # one random base per card, numbered, instead of a fresh random UUID each.
-            base = random_uuid(randomness[32:])[:-4]
-            made: list[CardSuggestion] = []
-            for i, suggestion in enumerate(finding.suggestions):
-                if suggestion.action == "remove-draft":
-                    made.append(CardSuggestion(label=suggestion.label, uuid=f"{base}{i:04x}", actions=(remove,)))
-                    continue
-                create = self._create_action(suggestion, patient_id, actions)
-                if create is not None:
-                    made.append(CardSuggestion(label=suggestion.label, uuid=f"{base}{i:04x}", actions=(remove, create)))
-            suggestions = tuple(made)
+        suggestions = self._suggestions(finding, draft_name, patient_id, randomness[32:], actions)
         head, tail, rest = self._detail(finding, draft_name, draft, parts)
         card_uuid = (
             random_uuid(randomness[:32])
@@ -321,6 +407,35 @@ class CardFactory:
             else card_id(finding.rule_id, finding.rule_version, parts.indicator)
         )
         return card_uuid, parts, head, tail, rest, suggestions
+
+    def _suggestions(
+        self,
+        finding: Finding,
+        draft_name: str,
+        patient_id: str | None,
+        hex_digits: str,
+        actions: dict[tuple[str | None, ...], Action | None],
+    ) -> tuple[CardSuggestion, ...]:
+        if not finding.suggestions:
+            return ()
+        remove_key = ("delete", finding.draft_ref, draft_name)
+        remove = actions.get(remove_key)
+        if remove is None:
+            remove = actions[remove_key] = Action(
+                type="delete", description=f"Remove the draft order for {draft_name}", resourceId=finding.draft_ref
+            )
+        # Suggestion ids only need to be unique within the card (feedback names card + suggestion):
+        # one random base per card, numbered, instead of a fresh random UUID each.
+        base = random_uuid(hex_digits)[:-4]
+        made: list[CardSuggestion] = []
+        for i, suggestion in enumerate(finding.suggestions):
+            if suggestion.action == "remove-draft":
+                made.append(CardSuggestion(label=suggestion.label, uuid=f"{base}{i:04x}", actions=(remove,)))
+                continue
+            create = self._create_action(suggestion, patient_id, actions)
+            if create is not None:
+                made.append(CardSuggestion(label=suggestion.label, uuid=f"{base}{i:04x}", actions=(remove, create)))
+        return tuple(made)
 
     def _encoded_tail(self, tail: str) -> bytes:
         """``tail`` as JSON string content (no quotes); tails are shared by every patient, so cached."""
@@ -425,6 +540,12 @@ class CardFactory:
                 tail = ""
         else:
             tail = ""
+        return head, tail, self._rest(finding, body, draft, parts)
+
+    @staticmethod
+    def _rest(finding: Finding, body: str, draft: MedicationEntry | None, parts: _RuleParts) -> str:
+        """What follows the finding's own text: how the order was identified, management and evidence the
+        text does not already give, and the source line."""
         rest: list[str] = []
         if draft is not None and draft.match_note:
             rest.append(f"_Order identified {draft.match_note}._")
@@ -435,7 +556,7 @@ class CardFactory:
         if missing_refs:
             rest.append("**Evidence:** " + "; ".join(missing_refs))
         rest.append(parts.source_line)
-        return head, tail, "\n\n" + "\n\n".join(rest)
+        return "\n\n" + "\n\n".join(rest)
 
     def _create_action(
         self, suggestion: Suggestion, patient_id: str | None, actions: dict[tuple[str | None, ...], Action | None]

@@ -72,7 +72,9 @@ class IndexInteractions:
         return DrugPartners(a, merged, self)
 
     def interaction_keys(self, ingredients: Iterable[str]) -> frozenset[str]:
-        return frozenset().union(*map(self.keys_of, ingredients))
+        keys = self.keys_by_ingredient
+        # Inline lookups: a patient's whole medication list goes through here on every screening.
+        return frozenset(key for ingredient in ingredients for key in keys.get(ingredient) or (ingredient,))
 
     def interacts_with_keys(self, candidate: str, keys: frozenset[str]) -> bool:
         partners = self.partner_sets.get(candidate)

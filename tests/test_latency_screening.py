@@ -141,6 +141,21 @@ def test_pre_encoded_cards_are_the_plain_cards_byte_for_byte(schema: GraphSchema
         hand_made(draft, detail_tail="not the end of the detail", dedupe_key=("x",)),  # ignored, not trusted
         hand_made(noted, detail_markdown="", detail_tail="", dedupe_key=("y",), severity=Severity.MINOR),
         hand_made(noted, management="Shared × tail", references=(), dedupe_key=("z",), interruptive=False),
+        # the patient part already gives the management text, or a reference straddles the seam: not repeated
+        hand_made(
+            draft,
+            detail_markdown="Monitor the INR. Shared × tail — the same for everyone.",
+            dedupe_key=("w",),
+            rule_id="site-test-2",
+        ),
+        hand_made(
+            draft,
+            detail_markdown="see https://example.org/ref\n\nShared × tail — the same for everyone.",
+            references=("https://example.org/ref\n\nShared",),
+            dedupe_key=("v",),
+            rule_id="site-test-3",
+        ),
+        hand_made(draft, suggestions=(), dedupe_key=("u",), rule_id="site-test-4"),
     ]
     drafts = {draft.ref: draft, noted.ref: noted}
     plain, plain_issued = factory.cards(findings, drafts, "p1")
@@ -153,6 +168,10 @@ def test_pre_encoded_cards_are_the_plain_cards_byte_for_byte(schema: GraphSchema
     assert [i.card_uuid for i in wire_issued] == [c["uuid"] for c in json.loads(wire_body)["cards"]]
     cards = json.loads(wire_body)["cards"]
     assert cards[0]["detail"].count("Shared × tail") == 1 and "**Management:** Monitor the INR." in cards[0]["detail"]
+    by_rule = {card["source"]["topic"]["code"]: card for card in cards}
+    assert "**Management:**" not in by_rule["site-test-2"]["detail"]
+    assert "**Evidence:**" not in by_rule["site-test-3"]["detail"]
+    assert "suggestions" not in by_rule["site-test-4"] and "selectionBehavior" not in by_rule["site-test-4"]
     assert "_Order identified by name._" in json.dumps(cards, ensure_ascii=False)
 
 
