@@ -174,11 +174,13 @@ def compile_from(store: str | None, fixture: bool, work: Path) -> CompiledServic
         graph.close()
 
 
-def distinct_patient(request: dict[str, Any], n: int) -> dict[str, Any]:
-    """The request as patient ``n`` would send it: other patient and resource ids and display texts, same codes.
+def distinct_patient(request: dict[str, Any], n: int, texts: bool = True) -> dict[str, Any]:
+    """The request as patient ``n`` would send it: other patient and resource ids, same codes.
 
     Timing one body over and over would let any cache keyed by patient data look free; with these
     variants only patient-independent work (keyed by codes, ingredients, rules) can be remembered.
+    ``texts``: also make every display text unique (the worst case: an EHR's texts come from its
+    picklists, so a free-text allergy such as "latex" reads the same for every patient).
     """
     suffix = f"-{n}"
 
@@ -191,14 +193,16 @@ def distinct_patient(request: dict[str, Any], n: int) -> dict[str, Any]:
             return value
         if key in ("id", "patientId", "reference") or (key == "selections" and "/" in value):
             return value + suffix
-        if key in ("text", "display"):
+        if texts and key in ("text", "display"):
             return f"{value} (patient {n})"
         return value
 
     return rewrite(request)  # type: ignore[no-any-return]
 
 
-def in_process(compiled: CompiledServices, body: bytes, iterations: int, distinct: bool = False) -> dict[str, float]:
+def in_process(
+    compiled: CompiledServices, body: bytes, iterations: int, distinct: bool = False, texts: bool = True
+) -> dict[str, float]:
     # The hot path the HTTP handler runs, minus Litestar: decode, record, patient context, engine, cards, encode.
     # distinct: every iteration screens another patient (see distinct_patient), as a first-seen patient would be.
     from cds_api.cards import CardFactory
@@ -212,7 +216,7 @@ def in_process(compiled: CompiledServices, body: bytes, iterations: int, distinc
                           {s.id: s for s in MEDICATION_SERVICES})  # fmt: skip
     service = screening.service("medication-safety-order-select")
     template = json.loads(body)
-    bodies = [json.dumps(distinct_patient(template, n)).encode() for n in range(iterations)] if distinct else []
+    bodies = [json.dumps(distinct_patient(template, n, texts)).encode() for n in range(iterations)] if distinct else []
     gc.collect()
     gc.freeze()
     timings: list[float] = []
@@ -449,7 +453,11 @@ def over_http(
 
 
 def alert_burden(compiled: CompiledServices, data_dir: Path) -> dict[str, float]:
-    """Every Synthea prescription screened as a draft against the rest of that patient's record."""
+    """Every Synthea prescription screened as a draft against the rest of that patient's record.
+
+    Also times each screening (decode to encoded cards, as :func:`in_process`): real records of every size,
+    each order screened once, so a workload rather than one heavy patient.
+    """
     from cds_api.cards import UNSCREENED_RULE_ID, CardFactory
     from cds_api.fhir_context import ContextBuilder
     from cds_api.prefetch import complete_record
@@ -460,14 +468,21 @@ def alert_burden(compiled: CompiledServices, data_dir: Path) -> dict[str, float]
     screening = Screening(ContextBuilder(codes), CardFactory(codes), compiled.engine, lambda: compiled.terminology,
                           {s.id: s for s in MEDICATION_SERVICES})  # fmt: skip
     service = screening.service("medication-safety-order-sign")
-    orders = critical = warning_or_worse = unrecognised = 0
+    orders = critical = warning_or_worse = unrecognised = cards = 0
+    timings: list[float] = []
+    sizes: list[int] = []
     for bundle in read_bundles(data_dir / "fhir" / "synthea_patients.ndjson.gz"):
         for variant in _each_order(bundle):
             body = order_sign_request(variant)
             if body is None:
                 continue
-            request = screening.decode(service, json.dumps(body).encode())
+            payload = json.dumps(body).encode()
+            start = time.perf_counter()
+            request = screening.decode(service, payload)
             result = screening.screen(request, complete_record(request, service.prefetch), datetime.now(UTC))
+            timings.append((time.perf_counter() - start) * 1000)
+            sizes.append(len(payload))
+            cards += len(result.issued)
             indicators = {card.indicator for card in result.issued}
             orders += 1
             critical += "critical" in indicators
@@ -478,6 +493,10 @@ def alert_burden(compiled: CompiledServices, data_dir: Path) -> dict[str, float]
         "critical_share": round(critical / orders, 4) if orders else 0.0,
         "warning_or_critical_share": round(warning_or_worse / orders, 4) if orders else 0.0,
         "not_recognised_share": round(unrecognised / orders, 4) if orders else 0.0,
+        "cards_per_order": round(cards / orders, 2) if orders else 0.0,
+        "median_request_kb": round(statistics.median(sizes) / 1024, 1) if sizes else 0.0,
+        "median_ms": round(statistics.median(timings), 3) if timings else 0.0,
+        "p99_ms": round(percentile(timings, 0.99), 3) if timings else 0.0,
     }
 
 
@@ -515,6 +534,9 @@ def main() -> None:
     parser.add_argument(
         "--distinct", action="store_true", help="also time in-process calls that each screen a different patient"
     )
+    parser.add_argument(
+        "--distinct-texts", action="store_true", help="with --distinct: also make every display text unique"
+    )
     args = parser.parse_args()
     data_dir = default_data_dir()
     body = json.dumps(synthetic_request(data_dir)).encode()
@@ -531,7 +553,8 @@ def main() -> None:
     print(f"index compiled in {time.perf_counter() - started:.1f} s; request {len(body) / 1024:.1f} KB")
     print("in-process order-select:", in_process(compiled, body, args.iterations))
     if args.distinct:
-        print("in-process order-select, a new patient each call:", in_process(compiled, body, args.iterations, True))
+        timed = in_process(compiled, body, args.iterations, True, args.distinct_texts)
+        print("in-process order-select, a new patient each call:", timed)
     print("alert burden (Synthea):", alert_burden(compiled, data_dir))
 
 

@@ -105,7 +105,7 @@ def test_all_synthea_patients_screen_with_the_real_engine(client: TestClient[Any
     assert len(bundles) == 28
     screened = 0
     for bundle in bundles:
-        body = order_sign_request(bundle, drafts=3)
+        body = order_sign_request(bundle, drafts=3, all_observations=True)
         if body is None:
             continue
         response = client.post(f"/cds-services/{SERVICE_ID}", json=body)
@@ -142,3 +142,21 @@ def test_allergy_recorded_as_a_drug_group_by_name(client: TestClient[Any]) -> No
     (card,) = screen(client, drafts=[med_request("d1", "308191", "draft")], allergies=[penicillins])
     assert card["indicator"] in {"critical", "warning"}
     assert screen(client, drafts=[med_request("d1", "197699", "draft")], allergies=[penicillins]) == []
+
+
+def test_synthea_calls_send_the_labs_the_service_asks_for(shared_data: Path) -> None:
+    from evaluation.synthea_orders import LAB_COUNT, LAB_LOINC
+
+    asked_total = all_total = 0
+    for bundle in read_bundles(shared_data / "fhir" / "synthea_patients.ndjson.gz"):
+        asked, everything = order_sign_request(bundle), order_sign_request(bundle, all_observations=True)
+        if asked is None or everything is None:
+            continue
+        labs = [e["resource"] for e in asked["prefetch"]["labs"]["entry"]]
+        assert len(labs) <= LAB_COUNT
+        assert all(any(c["code"] in LAB_LOINC for c in lab["code"]["coding"]) for lab in labs)
+        dates = [lab.get("effectiveDateTime", "") for lab in labs]
+        assert dates == sorted(dates, reverse=True)
+        asked_total += len(labs)
+        all_total += len(everything["prefetch"]["labs"]["entry"])
+    assert 0 < asked_total < all_total
