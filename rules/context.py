@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from ontology.vocab import Severity
+from rules.alternatives import class_effect_classes
 from rules.findings import SUMMARY_MAX, Finding, Suggestion
 from rules.knowledge import DrugInteractions, EngineKnowledge
 from rules.patient import MedicationEntry, PatientContext
@@ -121,9 +122,12 @@ class EvalContext:
         allergic = self.allergic_groups()
         knowledge = self.knowledge
         keys = knowledge.interactions.interaction_keys(taken - {draft_ingredient})
+        shared_effect = self._class_effects(draft_ingredient, keys)
         picks: list[str] = []
         for candidate in self.candidates(draft_ingredient, route):
             if candidate in taken or candidate not in knowledge.drug_names:
+                continue
+            if shared_effect and not shared_effect.isdisjoint(knowledge.therapeutic_classes.get(candidate, ())):
                 continue
             if allergic and self._touches_allergy(candidate, allergic):
                 continue
@@ -155,6 +159,19 @@ class EvalContext:
                 self.remove_suggestion(draft),
                 *self.alternatives(draft_ingredient, draft),
             )
+        return found
+
+    def _class_effects(self, draft_ingredient: str, keys: frozenset[str]) -> frozenset[str]:
+        """The draft's therapeutic classes presumed to share an interaction it has with the patient's drugs
+        (see :mod:`rules.alternatives`): a replacement from one of them would likely interact too."""
+        found: frozenset[str] = frozenset()
+        for class_id in self.knowledge.interactions.classes_interacting(draft_ingredient, keys):
+            key = ("class effect of", draft_ingredient, class_id)
+            classes = self.memo.get(key)
+            if not isinstance(classes, frozenset):
+                classes = class_effect_classes(self.knowledge, draft_ingredient, class_id)
+                self.remember(key, classes)
+            found |= classes
         return found
 
     def allergic_groups(self) -> set[str]:

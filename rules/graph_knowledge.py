@@ -32,6 +32,8 @@ class IndexInteractions:
     keys_by_ingredient: Mapping[str, tuple[str, ...]]
     partner_sets: dict[str, frozenset[str]] = field(default_factory=dict)
     """Cache: candidate -> every key it interacts with (the index is immutable, so never stale)."""
+    key_partners: dict[str, frozenset[str]] = field(default_factory=dict)
+    """Cache: one key (an ingredient or a class) -> every key it interacts with."""
 
     @classmethod
     def build(cls, index: InteractionIndex, classes: DrugClassIndex) -> IndexInteractions:
@@ -83,6 +85,16 @@ class IndexInteractions:
             partners = frozenset().union(*(self.adjacency.get(k, ()) for k in self.keys_of(candidate)))
             self.partner_sets[candidate] = partners
         return not partners.isdisjoint(keys)
+
+    def classes_interacting(self, ingredient: str, keys: frozenset[str]) -> tuple[str, ...]:
+        found: list[str] = []
+        for class_key in self.keys_of(ingredient)[1:]:
+            partners = self.key_partners.get(class_key)
+            if partners is None:
+                partners = self.key_partners[class_key] = frozenset(self.adjacency.get(class_key, ()))
+            if not partners.isdisjoint(keys):
+                found.append(class_key)
+        return tuple(found)
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,10 @@ class ClassLookup(Protocol):
         """Every class the ingredient belongs to, ancestors included."""
         ...
 
+    def members_of(self, class_id: str) -> frozenset[str]:
+        """Every ingredient of the class, its subclasses' included."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class InteractionFact:
@@ -63,6 +67,10 @@ class InteractionLookup(Protocol):
         """Whether ``candidate`` interacts with anything behind ``keys`` (for picking alternatives)."""
         ...
 
+    def classes_interacting(self, ingredient: str, keys: frozenset[str]) -> tuple[str, ...]:
+        """The classes of ``ingredient`` through which it interacts with anything behind ``keys``."""
+        ...
+
 
 ATC_LEVEL4_LENGTH = 5
 
@@ -88,6 +96,9 @@ class _NoClasses:
     def classes_of(self, ingredient_id: str) -> frozenset[str]:
         return frozenset()
 
+    def members_of(self, class_id: str) -> frozenset[str]:
+        return frozenset()
+
 
 class _NoInteractions:
     def interactions(self, a: str, b: str) -> Sequence[InteractionFact]:
@@ -104,6 +115,9 @@ class _NoInteractions:
 
     def interacts_with_keys(self, candidate: str, keys: frozenset[str]) -> bool:
         return False
+
+    def classes_interacting(self, ingredient: str, keys: frozenset[str]) -> tuple[str, ...]:
+        return ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,9 @@ fluconazole, and oral antibacterials sharing an indication with amoxicillin.
 from __future__ import annotations
 
 import csv
+from dataclasses import replace as replace_knowledge
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from msgspec.structs import replace
@@ -31,6 +33,7 @@ from tests import rules_fixture_graph as g
 from tests.rules_patients import NOW, allergy, med, patient
 
 MICAFUNGIN, AMPHOTERICIN_B, PIROXICAM = "RXNORM:325887", "RXNORM:732", "RXNORM:8356"
+TOLMETIN, ENOXAPARIN, HEPARINS = "RXNORM:10636", "RXNORM:67108", "ANSM:HEPARINES"
 BACTERIAL_INFECTION, OSTEOARTHRITIS = "DOID:104", "DOID:8398"
 FLUCONAZOLE_150_TABLET, FLUCONAZOLE_IV = "RXNORM:197699", "RXNORM:1721314"
 RXNORM_FILE = "rxnorm/rxnorm_prescribe_20251006_product_ingredient_noA.csv"
@@ -54,6 +57,12 @@ def _extra_rows() -> tuple[list[NodeRow], list[EdgeRow]]:
         NodeRow(Label.DRUG_PRODUCT, "RXNORM:198108", {"name": "piroxicam 20 MG Oral Capsule", "tty": "SCD"}),
         NodeRow(Label.DRUG_PRODUCT, "RXNORM:198014", {"name": "naproxen 500 MG Oral Tablet", "tty": "SCD"}),
         NodeRow(Label.DISEASE, OSTEOARTHRITIS, {"name": "osteoarthritis"}),
+        # tolmetin: an NSAID (EPC) that ANSM's NSAID class does not list (not sold in France), and which no
+        # pharmacist rule pairs with a heparin; enoxaparin interacts with that ANSM class as a whole
+        NodeRow(Label.DRUG, TOLMETIN, {"name": "tolmetin"}),
+        NodeRow(Label.DRUG_PRODUCT, "RXNORM:198295", {"name": "tolmetin 200 MG Oral Tablet", "tty": "SCD"}),
+        NodeRow(Label.DRUG, ENOXAPARIN, {"name": "enoxaparin"}),
+        NodeRow(Label.DRUG_CLASS, HEPARINS, {"name": "héparines", "class_type": "ansm_class"}),
     ]
     has = [
         ("RXNORM:861379", MICAFUNGIN),
@@ -63,6 +72,7 @@ def _extra_rows() -> tuple[list[NodeRow], list[EdgeRow]]:
         ("RXNORM:834102", g.PENICILLIN_V),
         ("RXNORM:198108", PIROXICAM),
         ("RXNORM:198014", g.NAPROXEN),
+        ("RXNORM:198295", TOLMETIN),
     ]
     edges = [EdgeRow(RelType.HAS_INGREDIENT, p, i, {"source": "rxnorm@test"}) for p, i in has]
     edges += [EdgeRow(RelType.TREATS, d, "DOID:1508", {"source": g.DC}) for d in (MICAFUNGIN, AMPHOTERICIN_B)]
@@ -70,7 +80,17 @@ def _extra_rows() -> tuple[list[NodeRow], list[EdgeRow]]:
         EdgeRow(RelType.TREATS, d, BACTERIAL_INFECTION, {"source": g.DC})
         for d in (g.AMOXICILLIN, g.PENICILLIN_V, g.CEPHALEXIN, g.CLARITHROMYCIN)
     ]
-    edges += [EdgeRow(RelType.TREATS, d, OSTEOARTHRITIS, {"source": g.DC}) for d in (g.NAPROXEN, PIROXICAM)]
+    edges += [EdgeRow(RelType.TREATS, d, OSTEOARTHRITIS, {"source": g.DC}) for d in (g.NAPROXEN, PIROXICAM, TOLMETIN)]
+    edges += [
+        EdgeRow(RelType.MEMBER_OF_CLASS, TOLMETIN, "NDFRT:N0000175722", {"source": g.DC}),
+        EdgeRow(RelType.MEMBER_OF_CLASS, ENOXAPARIN, HEPARINS, {"source": g.ANSM}),
+        EdgeRow(
+            RelType.INTERACTS_WITH,
+            "ANSM:AINS",
+            HEPARINS,
+            {"source": g.ANSM, "severity": "major", "description": "NSAIDs add bleeding risk to heparins."},
+        ),
+    ]
     return nodes, edges
 
 
@@ -177,3 +197,56 @@ def test_a_candidate_a_pharmacist_rule_pairs_with_the_patients_drug_is_not_offer
     f = only(engine.evaluate(patient(active=(med(g.WARFARIN, "warfarin"),), drafts=(draft,)), NOW), "drug-drug")
     assert f.rule_id == "stopp-c10-nsaid-anticoagulant"
     assert PIROXICAM not in replacements(f)
+
+
+def test_a_same_class_drug_the_source_class_does_not_list_is_presumed_to_share_a_class_effect(
+    store: EmbeddedGraphStore, engine: RulesEngine
+) -> None:
+    knowledge = knowledge_from_store(store)
+    assert TOLMETIN in ranked_candidates(knowledge, g.NAPROXEN, "oral")  # same indication, route and class
+    assert not knowledge.interactions.interacts_with_keys(
+        TOLMETIN, knowledge.interactions.interaction_keys([ENOXAPARIN])
+    )
+    draft = med(g.NAPROXEN, "naproxen 500 MG Oral Tablet", draft=True)
+    on_enoxaparin = patient(active=(med(ENOXAPARIN, "enoxaparin 40 MG/0.4 ML Injection"),), drafts=(draft,))
+    f = only(engine.evaluate(on_enoxaparin, NOW), "drug-drug")
+    assert f.rule_id == "kgcds.drug-drug" and "anti-inflammatoires non stéroïdiens" in f.detail_markdown
+    # the NSAID class effect covers tolmetin too, so it is no replacement "with no interaction"
+    assert TOLMETIN not in replacements(f)
+
+
+class _Classes:
+    """Two therapeutic classes and two source classes over them::
+
+    EPC macrolides ── clarithromycin, erythromycin, azithromycin
+    strong CYP3A4 inhibitors ── clarithromycin, ketoconazole, itraconazole, ritonavir, cobicistat
+    EPC NSAIDs ── ibuprofen, naproxen, tolmetin
+    ANSM NSAIDs ── ibuprofen, naproxen
+    """
+
+    MEMBERS: ClassVar[dict[str, frozenset[str]]] = {
+        "EPC:macrolides": frozenset({"clarithromycin", "erythromycin", "azithromycin"}),
+        "ANSM:cyp3a4": frozenset({"clarithromycin", "ketoconazole", "itraconazole", "ritonavir", "cobicistat"}),
+        "EPC:nsaids": frozenset({"ibuprofen", "naproxen", "tolmetin"}),
+        "ANSM:nsaids": frozenset({"ibuprofen", "naproxen"}),
+    }
+
+    def classes_of(self, ingredient_id: str) -> frozenset[str]:
+        return frozenset(c for c, members in self.MEMBERS.items() if ingredient_id in members)
+
+    def members_of(self, class_id: str) -> frozenset[str]:
+        return self.MEMBERS.get(class_id, frozenset())
+
+
+def test_only_a_source_class_that_coincides_with_a_therapeutic_class_is_a_class_effect() -> None:
+    from rules.alternatives import class_effect_classes
+    from rules.knowledge import EngineKnowledge
+
+    knowledge = replace_knowledge(
+        EngineKnowledge.empty(),
+        classes=_Classes(),
+        therapeutic_classes={"clarithromycin": frozenset({"EPC:macrolides"}), "naproxen": frozenset({"EPC:nsaids"})},
+    )
+    assert class_effect_classes(knowledge, "naproxen", "ANSM:nsaids") == {"EPC:nsaids"}
+    # a mechanism class that only overlaps: azithromycin stays a possible replacement for clarithromycin
+    assert class_effect_classes(knowledge, "clarithromycin", "ANSM:cyp3a4") == frozenset()
