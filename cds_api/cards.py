@@ -129,6 +129,22 @@ def random_uuid(h: str | None = None) -> str:
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
 
 
+def _card_uuid(finding: Finding, indicator: str, hex_digits: str, card_id: CardIdFn | None) -> str:
+    """A new card's uuid: signed by ``card_id`` when there is one, else random from ``hex_digits``."""
+    if card_id is None:
+        return random_uuid(hex_digits)
+    return card_id(finding.rule_id, finding.rule_version, indicator)
+
+
+def _draft_name(finding: Finding, draft: MedicationEntry | None) -> str:
+    return draft.display if draft else finding.draft_ref
+
+
+def _order_line(draft_name: str, ref: str) -> str:
+    """The first line of every card's detail: which draft order it concerns."""
+    return f"**Order:** {draft_name} (`{ref}`)"
+
+
 def indicator_for(finding: Finding) -> str:
     if not finding.interruptive or finding.severity is Severity.MINOR:
         return "info"
@@ -250,8 +266,8 @@ class CardFactory:
         for n, finding in enumerate(ranked):
             draft = drafts.get(finding.draft_ref)
             hex_digits = randomness[64 * n : 64 * n + 64]
-            template = self._fast_template(finding, draft)
-            if template is None:
+            fast = self._fast_template(finding, draft)
+            if fast is None:
                 card_uuid, parts, head, tail, rest, suggestions = self._pieces(
                     finding, draft, patient_id, hex_digits, actions, card_id
                 )
@@ -259,22 +275,15 @@ class CardFactory:
                 wire_suggestions = msgspec.Raw(encode(suggestions)) if suggestions else None
                 summary = truncate(finding.summary)
             else:
+                template, lead = fast
                 parts = template.parts
-                draft_name = draft.display if draft else finding.draft_ref
-                body = finding.detail_markdown.strip()
-                head = (
-                    f"**Order:** {draft_name} (`{finding.draft_ref}`)\n\n{body[: len(body) - len(finding.detail_tail)]}"
-                )
-                detail = encode(head)[:-1] + template.tail_rest
+                draft_name = _draft_name(finding, draft)
+                detail = encode(f"{_order_line(draft_name, finding.draft_ref)}\n\n{lead}")[:-1] + template.tail_rest
                 wire_suggestions = self._wire_suggestions(
                     finding, draft_name, patient_id, hex_digits[32:], actions, suggestion_parts
                 )
                 summary = template.summary
-                card_uuid = (
-                    random_uuid(hex_digits)
-                    if card_id is None
-                    else card_id(finding.rule_id, finding.rule_version, parts.indicator)
-                )
+                card_uuid = _card_uuid(finding, parts.indicator, hex_digits, card_id)
             cards.append(
                 WireCard(
                     uuid=card_uuid,
@@ -291,13 +300,17 @@ class CardFactory:
             issued.append(IssuedCard(card_uuid, finding.rule_id, finding.rule_version, parts.indicator))
         return cards, issued
 
-    def _fast_template(self, finding: Finding, draft: MedicationEntry | None) -> _CardTemplate | None:
-        """The cached patient-independent card parts of a finding whose detail ends with a shared tail;
-        None when the card must be built piece by piece (no tail, a draft matched by name, or a text the
-        patient part of the detail changes)."""
+    def _fast_template(self, finding: Finding, draft: MedicationEntry | None) -> tuple[_CardTemplate, str] | None:
+        """The cached patient-independent card parts of a finding whose detail ends with a shared tail, and
+        the patient part of its detail (what precedes the tail); None when the card must be built piece by
+        piece (no tail, a draft matched by name, or a text the patient part changes)."""
         tail = finding.detail_tail
         if not tail or (draft is not None and draft.match_note):
             return None
+        body = finding.detail_markdown.strip()
+        if not body.endswith(tail):
+            return None
+        lead = body[: len(body) - len(tail)]
         parts = self._parts(finding)
         # id(parts): a template keeps its parts alive, so the id cannot be reused while the entry exists.
         key = (tail, finding.summary, id(parts))
@@ -316,16 +329,11 @@ class CardFactory:
                 ),
                 PARTS_LIMIT,
             )
-        body = finding.detail_markdown.strip()
-        if not body.endswith(tail):
+        # A management text or reference the tail lacks may still be in the patient part (or straddle the
+        # seam), and then the card would not repeat it: rare, so built the slow way.
+        if template.pending and any(text in lead + tail[: len(text) - 1] for text in template.pending):
             return None
-        if template.pending:
-            # A management text or reference the tail lacks may still be in the patient part (or straddle
-            # the seam), and then the card would not repeat it: rare, so built the slow way.
-            start = body[: len(body) - len(tail)]
-            if any(text in start + tail[: len(text) - 1] for text in template.pending):
-                return None
-        return template
+        return template, lead
 
     def _wire_suggestions(
         self,
@@ -397,16 +405,11 @@ class CardFactory:
         card_id: CardIdFn | None,
     ) -> tuple[str, _RuleParts, str, str, str, tuple[CardSuggestion, ...]]:
         """A card's UUID, rule parts, detail (as head + patient-independent tail + rest) and suggestions."""
-        draft_name = draft.display if draft else finding.draft_ref
+        draft_name = _draft_name(finding, draft)
         parts = self._parts(finding)
         suggestions = self._suggestions(finding, draft_name, patient_id, randomness[32:], actions)
         head, tail, rest = self._detail(finding, draft_name, draft, parts)
-        card_uuid = (
-            random_uuid(randomness[:32])
-            if card_id is None
-            else card_id(finding.rule_id, finding.rule_version, parts.indicator)
-        )
-        return card_uuid, parts, head, tail, rest, suggestions
+        return _card_uuid(finding, parts.indicator, randomness, card_id), parts, head, tail, rest, suggestions
 
     def _suggestions(
         self,
@@ -530,7 +533,7 @@ class CardFactory:
         """The card's detail as (head, tail, rest): ``tail`` is the finding's patient-independent
         :attr:`~rules.findings.Finding.detail_tail` (or empty), and head + tail + rest the whole text."""
         body = finding.detail_markdown.strip()
-        head = f"**Order:** {draft_name} (`{finding.draft_ref}`)"
+        head = _order_line(draft_name, finding.draft_ref)
         tail = finding.detail_tail
         if body:
             if tail and body.endswith(tail):
