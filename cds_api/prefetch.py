@@ -23,6 +23,10 @@ EGFR_LOINC = ("33914-3", "48642-3", "48643-1", "62238-1", "69405-9", "98979-8", 
 CREATININE_LOINC = ("2160-0", "38483-4", "14682-9")
 POTASSIUM_LOINC = ("2823-3", "6298-4")
 PREGNANCY_LOINC = ("82810-3", "2106-3", "2118-8", "19080-1")
+LAB_LOINC = (*EGFR_LOINC, *CREATININE_LOINC, *POTASSIUM_LOINC, *PREGNANCY_LOINC)
+"""Every lab the ``labs`` prefetch asks for."""
+LAB_COUNT = 50
+"""The ``labs`` prefetch's ``_count``: the newest results are enough to find the latest of each test."""
 GENOMIC_LOINC = ("84413-4", "53040-2", "69548-6")
 """Genotype display name, drug-metabolism phenotype, genetic variant assessment (HL7 Genomics Reporting IG)."""
 
@@ -69,8 +73,8 @@ MEDICATION_PREFETCH: tuple[PrefetchTemplate, ...] = (
     PrefetchTemplate(
         "labs",
         "Observation?patient={{context.patientId}}&code="
-        + _loinc_codes(EGFR_LOINC, CREATININE_LOINC, POTASSIUM_LOINC, PREGNANCY_LOINC)
-        + "&_sort=-date&_count=50",
+        + _loinc_codes(LAB_LOINC)
+        + f"&_sort=-date&_count={LAB_COUNT}",
         "Bundle",
         "Observation",
         required=False,

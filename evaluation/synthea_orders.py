@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from cds_api.prefetch import CREATININE_LOINC, EGFR_LOINC, POTASSIUM_LOINC, PREGNANCY_LOINC
+from cds_api.prefetch import LAB_COUNT, LAB_LOINC
 
 SERVICE_ID = "medication-safety-order-sign"
 
@@ -29,18 +29,13 @@ def _searchset(resources: list[dict[str, Any]]) -> dict[str, Any]:
     return {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": r} for r in resources]}
 
 
-LAB_LOINC = frozenset((*EGFR_LOINC, *CREATININE_LOINC, *POTASSIUM_LOINC, *PREGNANCY_LOINC))
-LAB_COUNT = 50
-"""The ``labs`` prefetch query's ``_count``."""
-
-
 def order_sign_request(
     bundle: dict[str, Any], drafts: int = 1, all_observations: bool = False
 ) -> dict[str, Any] | None:
     """The order-sign call for the patient's ``drafts`` most recent prescriptions; None without any.
 
     ``labs`` holds what the service's labs query asks for (its LOINC codes, newest first, at most
-    :data:`LAB_COUNT`), as an EHR answering it would send; ``all_observations``: every numeric
+    :data:`~cds_api.prefetch.LAB_COUNT`), as an EHR answering it would send; ``all_observations``: every numeric
     Observation instead (Synthea records hold thousands), to test robustness to unasked-for data.
     """
     by_type: dict[str, list[dict[str, Any]]] = {}

@@ -145,7 +145,7 @@ def test_allergy_recorded_as_a_drug_group_by_name(client: TestClient[Any]) -> No
 
 
 def test_synthea_calls_send_the_labs_the_service_asks_for(shared_data: Path) -> None:
-    from evaluation.synthea_orders import LAB_COUNT, LAB_LOINC
+    from cds_api.prefetch import LAB_COUNT, LAB_LOINC
 
     asked_total = all_total = 0
     for bundle in read_bundles(shared_data / "fhir" / "synthea_patients.ndjson.gz"):
