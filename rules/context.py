@@ -122,9 +122,10 @@ class EvalContext:
         allergic = self.allergic_groups()
         knowledge = self.knowledge
         keys = knowledge.interactions.interaction_keys(taken - {draft_ingredient})
-        shared_effect = self._class_effects(draft_ingredient, keys)
+        candidates = self.candidates(draft_ingredient, route)
+        shared_effect = self._class_effects(draft_ingredient, keys) if candidates else frozenset()
         picks: list[str] = []
-        for candidate in self.candidates(draft_ingredient, route):
+        for candidate in candidates:
             if candidate in taken or candidate not in knowledge.drug_names:
                 continue
             if shared_effect and not shared_effect.isdisjoint(knowledge.therapeutic_classes.get(candidate, ())):

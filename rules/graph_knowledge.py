@@ -74,27 +74,24 @@ class IndexInteractions:
         return DrugPartners(a, merged, self)
 
     def interaction_keys(self, ingredients: Iterable[str]) -> frozenset[str]:
-        keys = self.keys_by_ingredient
-        # Inline lookups: a patient's whole medication list goes through here on every screening.
-        return frozenset(key for ingredient in ingredients for key in keys.get(ingredient) or (ingredient,))
+        return frozenset().union(*map(self.keys_of, ingredients))
 
     def interacts_with_keys(self, candidate: str, keys: frozenset[str]) -> bool:
         partners = self.partner_sets.get(candidate)
         if partners is None:
             # Everything the candidate can interact with, once per candidate: then one set test per patient.
-            partners = frozenset().union(*(self.adjacency.get(k, ()) for k in self.keys_of(candidate)))
+            partners = frozenset().union(*map(self._partners_of_key, self.keys_of(candidate)))
             self.partner_sets[candidate] = partners
         return not partners.isdisjoint(keys)
 
     def classes_interacting(self, ingredient: str, keys: frozenset[str]) -> tuple[str, ...]:
-        found: list[str] = []
-        for class_key in self.keys_of(ingredient)[1:]:
-            partners = self.key_partners.get(class_key)
-            if partners is None:
-                partners = self.key_partners[class_key] = frozenset(self.adjacency.get(class_key, ()))
-            if not partners.isdisjoint(keys):
-                found.append(class_key)
-        return tuple(found)
+        return tuple(c for c in self.keys_of(ingredient)[1:] if not self._partners_of_key(c).isdisjoint(keys))
+
+    def _partners_of_key(self, key: str) -> frozenset[str]:
+        partners = self.key_partners.get(key)
+        if partners is None:
+            partners = self.key_partners[key] = frozenset(self.adjacency.get(key, ()))
+        return partners
 
 
 @dataclass(frozen=True, slots=True)
