@@ -29,6 +29,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from litestar import Litestar, Request, get, post
+from litestar.config.cors import CORSConfig
+from litestar.response.base import ASGIResponse
 
 from cds_api.bootstrap import CompiledServices, compile_services
 from cds_api.settings import ApiSettings
@@ -415,18 +418,62 @@ async def closed_loop(
     return result
 
 
+def _serve_floor(response_bytes: int, port: int, workers: int) -> None:
+    """A Litestar app served as ours is, that reads the request body and answers fixed bytes of
+    ``response_bytes``: what any Litestar service returning that much costs here, with no screening."""
+    from cds_api.prefork import ServerOptions, bind_socket, serve
+
+    padding = max(response_bytes - len(b'{"cards":[{"detail":""}]}'), 0)
+    answer = b'{"cards":[{"detail":"' + b"x" * padding + b'"}]}'
+
+    @get("/health", sync_to_thread=False)
+    def health() -> ASGIResponse:
+        return ASGIResponse(body=b'{"status":"pass"}', media_type="application/json")
+
+    @post("/cds-services/{service_id:str}", status_code=200)
+    async def call(request: Request[Any, Any, Any], service_id: str) -> ASGIResponse:
+        await request.body()
+        return ASGIResponse(body=answer, media_type="application/json")
+
+    app = Litestar([health, call], logging_config=None, cors_config=CORSConfig(allow_origins=["*"]))
+    gc.collect()
+    gc.freeze()
+    serve(app, bind_socket("127.0.0.1", port), ServerOptions(workers=workers))
+
+
 def over_http(
-    store: str | None, fixture: bool, body: bytes, rate: float, seconds: float, workers: int = 1
+    store: str | None,
+    fixture: bool,
+    body: bytes,
+    rate: float,
+    seconds: float,
+    workers: int = 1,
+    floor: bool = True,
 ) -> dict[str, Any]:
+    """Our server, then (``floor``) a bare Litestar server answering a response of the same size.
+
+    The floor runs on the same machine minutes apart: on a shared VM the p99 of a server that does no
+    work at all moves several-fold between runs, so our figures are only read against it.
+    """
+    work = tempfile.mkdtemp(prefix="kgcds-bench-")
+    ours = _measure_server(_serve, (store, fixture, work), workers, body, rate, seconds)
+    result: dict[str, Any] = {"workers": workers, **ours}
+    if floor:
+        floor_args = (int(ours["response_bytes"]),)
+        result["floor_bare_litestar"] = _measure_server(_serve_floor, floor_args, workers, body, rate, seconds)
+    return result
+
+
+def _measure_server(
+    target: Any, args: tuple[Any, ...], workers: int, body: bytes, rate: float, seconds: float
+) -> dict[str, Any]:
+    """Start ``target(*args, port, workers)`` in a fresh process; open loop at ``rate``, then 8 connections."""
     import os
 
     port = free_port()
-    work = tempfile.mkdtemp(prefix="kgcds-bench-")
     # Read by OpenMP when the server process loads it: its pool does not survive a fork (see kgcds serve).
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    server = multiprocessing.get_context("spawn").Process(
-        target=_serve, args=(store, fixture, work, port, workers), daemon=True
-    )
+    server = multiprocessing.get_context("spawn").Process(target=target, args=(*args, port, workers), daemon=True)
     server.start()
     base = f"http://127.0.0.1:{port}"
     deadline = time.time() + 600
@@ -441,9 +488,12 @@ def over_http(
         time.sleep(0.5)
     path = "/cds-services/medication-safety-order-select"
     try:
+        answer = httpx.post(f"{base}{path}", content=body, headers={"Content-Type": "application/json"}, timeout=30)
+        if answer.status_code != 200:
+            raise SystemExit(f"order-select answered {answer.status_code}: {answer.text[:300]}")
         asyncio.run(open_loop("127.0.0.1", port, path, body, 50, 2))  # warm-up
         return {
-            "workers": workers,
+            "response_bytes": len(answer.content),
             "open_loop": asyncio.run(open_loop("127.0.0.1", port, path, body, rate, seconds)),
             "throughput_8": asyncio.run(closed_loop("127.0.0.1", port, path, body, 8, seconds, server.pid)),
         }
@@ -532,6 +582,9 @@ def main() -> None:
     )
     parser.add_argument("--http-only", action="store_true", help="stop after the HTTP measurements")
     parser.add_argument(
+        "--no-floor", action="store_true", help="skip the bare Litestar server answering a response of our size"
+    )
+    parser.add_argument(
         "--distinct", action="store_true", help="also time in-process calls that each screen a different patient"
     )
     parser.add_argument(
@@ -544,7 +597,8 @@ def main() -> None:
     # compiled index measured 2-3x lower throughput than a lean one.
     if not args.skip_http:
         for workers in (int(n) for n in args.workers.split(",")):
-            print("over HTTP:", over_http(args.store, args.fixture, body, args.rate, args.seconds, workers))
+            result = over_http(args.store, args.fixture, body, args.rate, args.seconds, workers, not args.no_floor)
+            print("over HTTP:", result)
         if args.http_only:
             return
     work = Path(tempfile.mkdtemp(prefix="kgcds-bench-"))
