@@ -63,7 +63,11 @@ LABS = [("33914-3", 42.0, "mL/min"), ("2160-0", 1.6, "mg/dL"), ("2823-3", 4.9, "
 
 
 def products(data_dir: Path, names: list[str]) -> dict[str, tuple[str, str]]:
-    """Ingredient name -> (RxCUI, display) of its first oral-tablet clinical drug."""
+    """Ingredient name -> (RxCUI, display) of its first single-ingredient oral-tablet clinical drug.
+
+    Single-ingredient: the first hydrochlorothiazide tablet in the file is captopril / hydrochlorothiazide,
+    which would put a second drug on the list.
+    """
     wanted = set(names)
     found: dict[str, tuple[str, str]] = {}
     path = data_dir / "rxnorm" / "rxnorm_prescribe_20251006_product_ingredient_noA.csv"
@@ -75,6 +79,7 @@ def products(data_dir: Path, names: list[str]) -> dict[str, tuple[str, str]]:
                 and name not in found
                 and row["product_tty"] == "SCD"
                 and "Oral Tablet" in row["product_name"]
+                and " / " not in row["product_name"]
             ):
                 found[name] = (row["product_rxcui"], row["product_name"])
     missing = wanted - set(found)
