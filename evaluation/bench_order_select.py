@@ -23,7 +23,7 @@ import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -466,8 +466,8 @@ def over_http(
 ) -> dict[str, Any]:
     """Our server, then (``floor``) a bare Litestar server answering a response of the same size.
 
-    The floor runs on the same machine minutes apart: on a shared VM the p99 of a server that does no
-    work at all moves several-fold between runs, so our figures are only read against it.
+    The floor runs right after ours, with the same workers and client: on a shared VM the p99 of a server
+    that does no work at all moves several-fold between runs, so our figures are only read against it.
     """
     work = tempfile.mkdtemp(prefix="kgcds-bench-")
     ours = _measure_server(_serve, (store, fixture, work), workers, body, rate, seconds)
@@ -479,7 +479,7 @@ def over_http(
 
 
 def _measure_server(
-    target: Any, args: tuple[Any, ...], workers: int, body: bytes, rate: float, seconds: float
+    target: Callable[..., None], args: tuple[Any, ...], workers: int, body: bytes, rate: float, seconds: float
 ) -> dict[str, Any]:
     """Start ``target(*args, port, workers)`` in a fresh process; open loop at ``rate``, then 8 connections."""
     import os
