@@ -18,7 +18,7 @@ import msgspec
 from cds_api.memo import remember
 from ontology.curie import CodeSystemMap, CurieError
 from ontology.vocab import Severity
-from rules.findings import SUMMARY_MAX, Finding, Suggestion
+from rules.findings import SEVERITY_RANK, SUMMARY_MAX, Finding, Suggestion
 from rules.patient import MedicationEntry
 
 RULE_TOPIC_SYSTEM = "https://w3id.org/kgcds/rule"
@@ -113,9 +113,6 @@ OVERRIDE_REASONS: tuple[CardCoding, ...] = (
 )
 
 
-SEVERITY_RANK: dict[Severity, int] = {severity: rank for rank, severity in enumerate(Severity)}
-
-
 _VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
 
 
@@ -129,11 +126,13 @@ def random_uuid(h: str | None = None) -> str:
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
 
 
-def _card_uuid(finding: Finding, indicator: str, hex_digits: str, card_id: CardIdFn | None) -> str:
-    """A new card's uuid: signed by ``card_id`` when there is one, else random from ``hex_digits``."""
+def new_card_uuid(
+    card_id: CardIdFn | None, rule_id: str, rule_version: str, indicator: str, hex_digits: str | None = None
+) -> str:
+    """A new card's uuid: signed by ``card_id`` when there is one, else random (from ``hex_digits`` if given)."""
     if card_id is None:
         return random_uuid(hex_digits)
-    return card_id(finding.rule_id, finding.rule_version, indicator)
+    return card_id(rule_id, rule_version, indicator)
 
 
 def _draft_name(finding: Finding, draft: MedicationEntry | None) -> str:
@@ -283,7 +282,7 @@ class CardFactory:
                     finding, draft_name, patient_id, hex_digits[32:], actions, suggestion_parts
                 )
                 summary = template.summary
-                card_uuid = _card_uuid(finding, parts.indicator, hex_digits, card_id)
+                card_uuid = new_card_uuid(card_id, finding.rule_id, finding.rule_version, parts.indicator, hex_digits)
             cards.append(
                 WireCard(
                     uuid=card_uuid,
@@ -409,7 +408,8 @@ class CardFactory:
         parts = self._parts(finding)
         suggestions = self._suggestions(finding, draft_name, patient_id, randomness[32:], actions)
         head, tail, rest = self._detail(finding, draft_name, draft, parts)
-        return _card_uuid(finding, parts.indicator, randomness, card_id), parts, head, tail, rest, suggestions
+        card_uuid = new_card_uuid(card_id, finding.rule_id, finding.rule_version, parts.indicator, randomness)
+        return card_uuid, parts, head, tail, rest, suggestions
 
     def _suggestions(
         self,
@@ -511,7 +511,7 @@ class CardFactory:
         """An info card for a draft no ingredient could be found for: silence must not read as "safe"."""
         codes = ", ".join(draft.codes) or "no code"
         card = Card(
-            uuid=random_uuid() if card_id is None else card_id(UNSCREENED_RULE_ID, "1", "info"),
+            uuid=new_card_uuid(card_id, UNSCREENED_RULE_ID, "1", "info"),
             summary=truncate(f"Not screened: {draft.display} was not recognised"),
             indicator="info",
             source=Source(

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 import msgspec
 
-from cds_api.cards import Card, CardCoding, CardIdFn, CardsResponse, IssuedCard, Link, Source, random_uuid, truncate
+from cds_api.cards import Card, CardCoding, CardIdFn, CardsResponse, IssuedCard, Link, Source, new_card_uuid, truncate
 from cds_api.diagnosis import Diagnosis, age_range
 from cds_api.fhir_context import age_in_years
 from cds_api.fhir_phenotypes import HPO_SYSTEM, PhenotypeExtractor, PhenotypeFindings
@@ -99,7 +99,7 @@ class PatientViewDiagnosis:
         version = self.diagnosis.version.model or "baseline"
 
         def new_uuid() -> str:
-            return random_uuid() if card_id is None else card_id(DDX_RULE_ID, version, "info")
+            return new_card_uuid(card_id, DDX_RULE_ID, version, "info")
 
         cards = [
             self._disease_card(r, differential, new_uuid(), first=i == 0) for i, r in enumerate(differential.results)
