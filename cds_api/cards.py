@@ -144,6 +144,14 @@ def _order_line(draft_name: str, ref: str) -> str:
     return f"**Order:** {draft_name} (`{ref}`)"
 
 
+def _split_detail(body: str, tail: str) -> tuple[str, str]:
+    """``body`` (a stripped detail) as (patient part, shared tail); the tail is empty when ``body`` does not
+    end with a non-empty ``tail``, and then the patient part is the whole body."""
+    if tail and body.endswith(tail):
+        return body[: len(body) - len(tail)], tail
+    return body, ""
+
+
 def indicator_for(finding: Finding) -> str:
     if not finding.interruptive or finding.severity is Severity.MINOR:
         return "info"
@@ -303,13 +311,11 @@ class CardFactory:
         """The cached patient-independent card parts of a finding whose detail ends with a shared tail, and
         the patient part of its detail (what precedes the tail); None when the card must be built piece by
         piece (no tail, a draft matched by name, or a text the patient part changes)."""
-        tail = finding.detail_tail
-        if not tail or (draft is not None and draft.match_note):
+        if not finding.detail_tail or (draft is not None and draft.match_note):
             return None
-        body = finding.detail_markdown.strip()
-        if not body.endswith(tail):
+        lead, tail = _split_detail(finding.detail_markdown.strip(), finding.detail_tail)
+        if not tail:
             return None
-        lead = body[: len(body) - len(tail)]
         parts = self._parts(finding)
         # id(parts): a template keeps its parts alive, so the id cannot be reused while the entry exists.
         key = (tail, finding.summary, id(parts))
@@ -534,15 +540,9 @@ class CardFactory:
         :attr:`~rules.findings.Finding.detail_tail` (or empty), and head + tail + rest the whole text."""
         body = finding.detail_markdown.strip()
         head = _order_line(draft_name, finding.draft_ref)
-        tail = finding.detail_tail
+        lead, tail = _split_detail(body, finding.detail_tail)
         if body:
-            if tail and body.endswith(tail):
-                head = f"{head}\n\n{body[: len(body) - len(tail)]}"
-            else:
-                head = f"{head}\n\n{body}"
-                tail = ""
-        else:
-            tail = ""
+            head = f"{head}\n\n{lead}"
         return head, tail, self._rest(finding, body, draft, parts)
 
     @staticmethod
