@@ -166,19 +166,18 @@ class FeedbackStore:
         """(rule id, rule version, indicator) -> a new signed uuid for a card ``service_id`` issues."""
         found = self._card_ids.get(service_id)
         if found is None:
-            key_ids, make, draw = self._key_ids, self._codec.make, self._rng.getrandbits
+            key_id_of, make, draw = self._key_id, self._codec.make, self._rng.getrandbits
 
             def card_id(rule_id: str, rule_version: str, indicator: str) -> str:
-                key = (service_id, rule_id, rule_version, indicator)
-                key_id = key_ids.get(key)
-                if key_id is None:
-                    key_id = self._key_id(key)
-                return make(key_id, draw(RANDOM_BITS))
+                return make(key_id_of((service_id, rule_id, rule_version, indicator)), draw(RANDOM_BITS))
 
             found = self._card_ids[service_id] = card_id
         return found
 
     def _key_id(self, key: RuleKey) -> int:
+        found = self._key_ids.get(key)
+        if found is not None:
+            return found
         # First fire of this rule key in this process: written at once (not buffered), so feedback on the
         # card is attributable by any worker from the moment the card leaves.
         with self._lock:
@@ -189,19 +188,15 @@ class FeedbackStore:
                 "SELECT id FROM rule_key WHERE service_id = ? AND rule_id = ? AND rule_version = ? AND indicator = ?",
                 key,
             ).fetchone()
-        self._key_ids[key] = key_id
-        return int(key_id)
+        found = self._key_ids[key] = int(key_id)
+        return found
 
     def record_issued(self, service_id: str, cards: Sequence[IssuedCard], when: datetime) -> None:
         """Count one fire per card for its rule key (in memory, written by :meth:`flush`)."""
         day = when.astimezone(UTC).date().isoformat()
-        key_ids = self._key_ids
         counted: dict[tuple[int, str], int] = {}
         for card in cards:
-            key = (service_id, card.rule_id, card.rule_version, card.indicator)
-            key_id = key_ids.get(key)
-            if key_id is None:
-                key_id = self._key_id(key)
+            key_id = self._key_id((service_id, card.rule_id, card.rule_version, card.indicator))
             counted[key_id, day] = counted.get((key_id, day), 0) + 1
         with self._pending_lock:
             pending = self._pending
