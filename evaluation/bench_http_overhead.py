@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import gc
 import json
-import multiprocessing
 import statistics
 import tempfile
 import time
@@ -31,8 +30,8 @@ from litestar import Litestar, Request, Response, get, post
 from evaluation.bench_order_select import (
     RawConnection,
     compile_from,
-    free_port,
     process_tree_cpu_ns,
+    start_server,
     synthetic_request,
 )
 from kgcds.settings import default_data_dir
@@ -107,19 +106,8 @@ def measure(pid: int, port: int, call: tuple[str, str, bytes, str], requests: in
 
 
 def run_target(target: str, http: str, loop: str, body: bytes, requests: int, rounds: int) -> dict[str, Any]:
-    port = free_port()
-    server = multiprocessing.get_context("spawn").Process(target=_serve, args=(target, port, http, loop), daemon=True)
-    server.start()
+    server, port = start_server(_serve, lambda port: (target, port, http, loop))
     assert server.pid is not None
-    deadline = time.time() + 300
-    while True:
-        try:
-            asyncio.run(_round(port, "GET", "/health", b"", "", 1))
-            break
-        except OSError:
-            if time.time() > deadline or not server.is_alive():
-                raise SystemExit("server did not start") from None
-            time.sleep(0.3)
     origin = "Origin: https://sandbox.cds-hooks.org\r\n"
     cases: list[tuple[str, str, str, bytes, str]] = (
         [("GET /health", "GET", "/health", b"", ""), ("POST 33 KB body", "POST", "/call", body, "")]

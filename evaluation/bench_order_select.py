@@ -25,6 +25,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
@@ -478,28 +479,36 @@ def over_http(
     return result
 
 
-def _measure_server(
-    target: Callable[..., None], args: tuple[Any, ...], workers: int, body: bytes, rate: float, seconds: float
-) -> dict[str, Any]:
-    """Start ``target(*args, port, workers)`` in a fresh process; open loop at ``rate``, then 8 connections."""
+def start_server(
+    target: Callable[..., None], args_for_port: Callable[[int], tuple[Any, ...]]
+) -> tuple[BaseProcess, int]:
+    """Start ``target(*args_for_port(port))`` in a fresh (spawned) process on a free port; return the process
+    and the port once its ``/health`` answers 200."""
     import os
 
     port = free_port()
     # Read by OpenMP when the server process loads it: its pool does not survive a fork (see kgcds serve).
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    server = multiprocessing.get_context("spawn").Process(target=target, args=(*args, port, workers), daemon=True)
+    server = multiprocessing.get_context("spawn").Process(target=target, args=args_for_port(port), daemon=True)
     server.start()
-    base = f"http://127.0.0.1:{port}"
     deadline = time.time() + 600
     while True:
         try:
-            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                break
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                return server, port
         except httpx.HTTPError:
             pass
         if time.time() > deadline or not server.is_alive():
             raise SystemExit("server did not start")
         time.sleep(0.5)
+
+
+def _measure_server(
+    target: Callable[..., None], args: tuple[Any, ...], workers: int, body: bytes, rate: float, seconds: float
+) -> dict[str, Any]:
+    """Start ``target(*args, port, workers)`` in a fresh process; open loop at ``rate``, then 8 connections."""
+    server, port = start_server(target, lambda port: (*args, port, workers))
+    base = f"http://127.0.0.1:{port}"
     path = "/cds-services/medication-safety-order-select"
     try:
         answer = httpx.post(f"{base}{path}", content=body, headers={"Content-Type": "application/json"}, timeout=30)
