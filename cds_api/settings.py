@@ -61,9 +61,6 @@ class ApiSettings(BaseSettings):
     """Upper bound on ``next`` links followed when fetching a search result from the FHIR server."""
     rules_reload_seconds: float = Field(default=5.0, gt=0)
     """How often a reloadable engine checks its rule files (an invalid new set never replaces a valid one)."""
-    workers: int = Field(default=1, ge=1, le=64)
-    """Worker processes serving the API (``kgcds serve --workers``); each buffers the cards it issues, so
-    with more than one, feedback naming a card not yet written waits one flush before it is refused."""
     cors_allow_origins: tuple[str, ...] = ("*",)
     """Browser clients such as the CDS Hooks Sandbox call the services cross-origin."""
 

@@ -78,7 +78,7 @@ def serve_command(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = build_settings(store=store)
     try:
-        api_settings = ApiSettings(home=settings.home, workers=workers)
+        api_settings = ApiSettings(home=settings.home)
     except ValidationError as exc:
         raise CliError(f"invalid API settings: {exc}") from exc
     if api_settings.auth == "enabled" and not api_settings.trusted_issuers:
