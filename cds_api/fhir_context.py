@@ -112,20 +112,26 @@ class ContextBuilder:
             for i, r in enumerate(context_drafts)
         ]
         for i, resource in enumerate(record.of("medications")):
+            # Records list every past prescription too: most are stopped or completed.
+            if resource.status not in ACTIVE_MEDICATION_STATUSES:
+                continue
             ref = ref_of(resource, i, "active")
-            if resource.status in ACTIVE_MEDICATION_STATUSES and ref not in draft_refs:
+            if ref not in draft_refs:
                 others.append(self._medication(resource, ref, False, terminology, unmapped))
         observations = record.of("labs") + record.of("genomics")
+        conditions = record.of("conditions")
+        # Medications and allergies are read now: what does not map must be reported on every call.
+        # Conditions and observations are read when a rule asks (most orders meet none that does).
         return PatientContext(
             age_years=age_in_years(patient.birthDate, now) if patient else None,
             sex=patient.gender if patient else None,
-            pregnant=self._pregnant(observations, record.of("conditions")),
+            pregnant=lambda: self._pregnant(observations, conditions),
             active_medications=tuple(others),
             drafts=draft_entries,
             allergies=tuple(self._allergies(record.of("allergies"), terminology, unmapped)),
-            conditions=tuple(self._conditions(record.of("conditions"), terminology)),
-            labs=tuple(self._labs(observations)),
-            genotypes=tuple(self._genotypes(observations)),
+            conditions=lambda: tuple(self._conditions(conditions, terminology)),
+            labs=lambda: tuple(self._labs(observations)),
+            genotypes=lambda: tuple(self._genotypes(observations)),
             unmapped=tuple(dict.fromkeys(unmapped)),
         )
 

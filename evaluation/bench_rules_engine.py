@@ -11,7 +11,6 @@ freezes the long-lived heap, then times ``evaluate``. Usage::
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import gc
 import statistics
 import tempfile
@@ -115,8 +114,17 @@ def main() -> None:
     findings = engine.evaluate(patient, now)
     for f in findings:
         print(f"  {f.severity.value:15} {f.kind:17} {f.rule_id:38} {f.summary}")
-    typical = dataclasses.replace(
-        patient, active_medications=patient.active_medications[:5], drafts=patient.drafts[:1], conditions=()
+    typical = PatientContext(
+        age_years=patient.age_years,
+        sex=patient.sex,
+        pregnant=patient.pregnant,
+        active_medications=patient.active_medications[:5],
+        drafts=patient.drafts[:1],
+        allergies=patient.allergies,
+        conditions=(),
+        labs=patient.labs,
+        genotypes=patient.genotypes,
+        unmapped=patient.unmapped,
     )
     gc.collect()
     gc.freeze()

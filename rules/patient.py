@@ -8,8 +8,9 @@ Structs are ``gc=False`` (plain values, no cycles), so building them does not fe
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import datetime
+from typing import TypeVar
 
 import msgspec
 
@@ -69,17 +70,85 @@ class GenotypeResult(msgspec.Struct, frozen=True, gc=False):
     display: str
 
 
-@dataclass(frozen=True, slots=True)
+T = TypeVar("T")
+Deferred = Callable[[], T]
+"""A fact given as the function that reads it: called on the first read only (see :class:`PatientContext`)."""
+
+
 class PatientContext:
-    age_years: float | None
-    sex: str | None
-    """FHIR administrative gender: male | female | other | unknown."""
-    pregnant: bool | None
-    active_medications: tuple[MedicationEntry, ...]
-    drafts: tuple[MedicationEntry, ...]
-    allergies: tuple[AllergyEntry, ...]
-    conditions: tuple[ConditionEntry, ...]
-    labs: tuple[LabResult, ...]
-    genotypes: tuple[GenotypeResult, ...]
-    unmapped: tuple[str, ...]
-    """Codes the API could not resolve, so a card can say what was not checked."""
+    """One patient's facts, as the checks read them.
+
+    ``pregnant``, ``conditions``, ``labs`` and ``genotypes`` may be given as a :data:`Deferred` instead
+    of a value: the function is called the first time a check reads the fact, and its value kept. A real
+    record carries dozens of conditions and observations, while most orders meet no rule that reads one,
+    so reading them only on demand spares most calls that work; a check that does read one sees
+    exactly what an eager read would have given.
+    """
+
+    __slots__ = (
+        "_conditions",
+        "_genotypes",
+        "_labs",
+        "_pregnant",
+        "active_medications",
+        "age_years",
+        "allergies",
+        "drafts",
+        "sex",
+        "unmapped",
+    )
+
+    def __init__(
+        self,
+        *,
+        age_years: float | None,
+        sex: str | None,
+        pregnant: bool | Deferred[bool | None] | None,
+        active_medications: tuple[MedicationEntry, ...],
+        drafts: tuple[MedicationEntry, ...],
+        allergies: tuple[AllergyEntry, ...],
+        conditions: tuple[ConditionEntry, ...] | Deferred[tuple[ConditionEntry, ...]],
+        labs: tuple[LabResult, ...] | Deferred[tuple[LabResult, ...]],
+        genotypes: tuple[GenotypeResult, ...] | Deferred[tuple[GenotypeResult, ...]],
+        unmapped: tuple[str, ...],
+    ) -> None:
+        self.age_years = age_years
+        self.sex = sex
+        """FHIR administrative gender: male | female | other | unknown."""
+        self.active_medications = active_medications
+        self.drafts = drafts
+        self.allergies = allergies
+        self.unmapped = unmapped
+        """Codes the API could not resolve, so a card can say what was not checked."""
+        self._pregnant = pregnant
+        self._conditions = conditions
+        self._labs = labs
+        self._genotypes = genotypes
+
+    @property
+    def pregnant(self) -> bool | None:
+        found = self._pregnant
+        if callable(found):
+            found = self._pregnant = found()
+        return found
+
+    @property
+    def conditions(self) -> tuple[ConditionEntry, ...]:
+        found = self._conditions
+        if callable(found):
+            found = self._conditions = found()
+        return found
+
+    @property
+    def labs(self) -> tuple[LabResult, ...]:
+        found = self._labs
+        if callable(found):
+            found = self._labs = found()
+        return found
+
+    @property
+    def genotypes(self) -> tuple[GenotypeResult, ...]:
+        found = self._genotypes
+        if callable(found):
+            found = self._genotypes = found()
+        return found

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,15 +20,16 @@ import pytest
 
 from cds_api.bootstrap import CompiledServices, compile_services
 from cds_api.cards import CardFactory, CardsResponse, WireResponse
-from cds_api.fhir_context import ContextBuilder
+from cds_api.fhir_context import ContextBuilder, draft_medications
 from cds_api.prefetch import complete_record
 from cds_api.services import MEDICATION_SERVICES, Screening
+from cds_api.terminology import DrugResolution, Terminology
 from evaluation.bench_order_select import distinct_patient
 from ontology.curie import CodeSystemMap
 from ontology.schema import GraphSchema
 from ontology.vocab import Severity
 from rules.findings import Finding, Suggestion
-from rules.patient import MedicationEntry
+from rules.patient import ConditionEntry, MedicationEntry, PatientContext
 from tests import rules_fixture_graph as g
 from tests.api_support import allergy, condition, egfr, hook_request, med_request
 from tests.rules_fixture_graph import build_rules_store
@@ -180,8 +183,6 @@ def test_the_real_engine_cards_are_the_same_either_way(
 ) -> None:
     service = screening.service(SERVICE)
     request = screening.decode(service, json.dumps(busy_patient()).encode())
-    from cds_api.fhir_context import draft_medications
-
     drafts, others = draft_medications(request)
     record = complete_record(request, service.prefetch)
     patient = screening.builder.build(request, drafts, others, record, compiled.terminology, NOW)
@@ -229,3 +230,94 @@ def test_a_full_memo_is_forgotten_without_changing_any_finding(
     for _ in range(3):
         assert engine.evaluate(patient, NOW) == reference
         assert len(engine._memo) <= 4
+
+
+@dataclass
+class CountingTerminology:
+    """The real terminology, counting how many conditions were mapped."""
+
+    inner: Terminology
+    condition_reads: int = 0
+
+    def resolve_drug(self, codes: Sequence[str], text: str | None) -> DrugResolution:
+        return self.inner.resolve_drug(codes, text)
+
+    def condition_codes(self, codes: Sequence[str]) -> tuple[str, ...]:
+        self.condition_reads += 1
+        return self.inner.condition_codes(codes)
+
+
+def screen_counting(screening: Screening, compiled: CompiledServices, body: dict[str, Any]) -> tuple[Any, int]:
+    counting = CountingTerminology(compiled.terminology)
+    lazy = Screening(screening.builder, screening.cards, screening.engine, lambda: counting, screening.services)
+    service = lazy.service(SERVICE)
+    request = lazy.decode(service, json.dumps(body).encode())
+    result = lazy.screen(request, complete_record(request, service.prefetch), NOW)
+    return json.loads(result.body)["cards"], counting.condition_reads
+
+
+def test_conditions_are_read_only_when_a_rule_asks_and_then_alert_as_before(
+    screening: Screening, compiled: CompiledServices
+) -> None:
+    record = {"conditions": [condition("c1", "84114007", "Heart failure")], "labs": [egfr("o1", 25.0)]}
+    # amoxicillin: no rule reads a condition, so the record's conditions are never mapped
+    cards, reads = screen_counting(
+        screening, compiled, hook_request(drafts=[med_request("d3", "308191", "draft")], **record)
+    )
+    assert reads == 0
+    assert not any("Heart failure" in card["detail"] for card in cards)
+    # ibuprofen: the drug-disease and renal rules read them, and fire as they did when read up front
+    ibuprofen = hook_request(drafts=[med_request("d2", "197805", "draft")], **record)
+    cards, reads = screen_counting(screening, compiled, ibuprofen)
+    assert reads == 1
+    summaries = " | ".join(card["summary"] for card in cards)
+    assert "Heart failure" in summaries and "eGFR 25" in summaries, summaries
+
+    service = screening.service(SERVICE)
+    request = screening.decode(service, json.dumps(ibuprofen).encode())
+    drafts, others = draft_medications(request)
+    lazy = screening.builder.build(
+        request, drafts, others, complete_record(request, service.prefetch), compiled.terminology, NOW
+    )
+    eager = PatientContext(
+        age_years=lazy.age_years,
+        sex=lazy.sex,
+        pregnant=lazy.pregnant,
+        active_medications=lazy.active_medications,
+        drafts=lazy.drafts,
+        allergies=lazy.allergies,
+        conditions=lazy.conditions,
+        labs=lazy.labs,
+        genotypes=lazy.genotypes,
+        unmapped=lazy.unmapped,
+    )
+    fresh = screening.builder.build(
+        request, drafts, others, complete_record(request, service.prefetch), compiled.terminology, NOW
+    )
+    assert compiled.engine.evaluate(fresh, NOW) == compiled.engine.evaluate(eager, NOW)
+
+
+def test_a_deferred_fact_is_read_once_on_first_use() -> None:
+    reads: list[str] = []
+
+    def conditions() -> tuple[ConditionEntry, ...]:
+        reads.append("conditions")
+        return (ConditionEntry("Condition/c1", "Heart failure", ("SNOMEDCT:84114007",), "active"),)
+
+    patient = PatientContext(
+        age_years=70,
+        sex="female",
+        pregnant=lambda: reads.append("pregnant") or None,
+        active_medications=(),
+        drafts=(),
+        allergies=(),
+        conditions=conditions,
+        labs=(),
+        genotypes=(),
+        unmapped=(),
+    )
+    assert reads == []
+    assert [c.display for c in patient.conditions] == ["Heart failure"]
+    assert [c.display for c in patient.conditions] == ["Heart failure"]
+    assert patient.pregnant is None and patient.pregnant is None
+    assert reads == ["conditions", "pregnant"]

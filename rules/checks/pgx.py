@@ -22,12 +22,13 @@ _NO_CHANGE = re.compile(r"^(if considering [^,]*, )?(use|initiate)[^.]*\b(standa
 
 def check(ctx: EvalContext) -> list[Finding]:
     setting = ctx.ruleset.builtin(RULE_ID)
-    if not setting.enabled or not ctx.patient.genotypes:
+    if not setting.enabled:
         return []
     out: list[Finding] = []
     for draft in ctx.patient.drafts:
         for ingredient in draft.ingredient_ids:
             for pair in ctx.knowledge.pgx.pairs_for(ingredient):
+                # Genotypes are read only for a drug with an actionable pair (most drugs have none).
                 if pair.cpic_level not in ACTIONABLE_LEVELS:
                     continue
                 for result in ctx.patient.genotypes:
