@@ -131,7 +131,7 @@ def build_routes(resources: AppResources) -> list[ControllerRouterHandler]:
         card_ids = store.card_ids(service_id)
         if service_id == DDX_SERVICE_ID and resources.ddx is not None:
             # Ranking every disease takes tens of milliseconds: off the event loop, like any CPU-bound step.
-            ranked = await asyncio.to_thread(resources.ddx.run, record, card_ids)
+            ranked = await asyncio.to_thread(resources.ddx.run, record, now, card_ids)
             if ranked.issued:
                 store.record_issued(service_id, ranked.issued, now)
             return ASGIResponse(body=ranked.body, media_type=JSON)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 import msgspec
 
@@ -78,8 +78,9 @@ class PatientViewDiagnosis:
     top_k: int = DDX_TOP
     _encoder: msgspec.json.Encoder = field(default_factory=msgspec.json.Encoder)
 
-    def run(self, record: PatientRecord, card_id: CardIdFn | None = None) -> PatientViewResult:
-        """``card_id``: makes each card's uuid (the feedback store's signed ones); default a random uuid."""
+    def run(self, record: PatientRecord, now: datetime, card_id: CardIdFn | None = None) -> PatientViewResult:
+        """``now``: the app's clock, which the patient's age is read against; ``card_id``: makes each card's
+        uuid (the feedback store's signed ones), default a random uuid."""
         found = self.extractor.extract((*record.of("conditions"), *record.of("observations")))
         known = self.diagnosis.engine.index.term_index
         if not any(t in known for t in found.observed):
@@ -91,7 +92,7 @@ class PatientViewDiagnosis:
         patient = next(iter(record.of("patient")), None)
         sex = patient.gender if patient is not None and patient.gender in ("male", "female") else None
         # age against the diseases' onsets: the learned ranker reads it, only as a range
-        years = age_in_years(patient.birthDate, datetime.now(UTC)) if patient is not None else None
+        years = age_in_years(patient.birthDate, now) if patient is not None else None
         findings = PatientFindings(
             observed=found.observed, excluded=found.excluded, age_range=age_range(years), sex=sex
         )
