@@ -24,12 +24,13 @@ RELATED_MIN_IC = 2.0
 BoolArray = npt.NDArray[np.bool_]
 
 
-def covered_terms(index: PhenotypeIndex, prepared: PreparedFindings) -> set[int]:
+def covered_mask(index: PhenotypeIndex, prepared: PreparedFindings) -> BoolArray:
     """Terms the record speaks to: findings with their ancestors and descendants, and excluded subtrees."""
     obs = prepared.observed.tolist()
-    covered = set(index.up_closure(obs).tolist())
-    covered.update(index.descendants(obs + prepared.excluded.tolist()).tolist())
-    return covered
+    mask = np.zeros(index.n_terms, dtype=bool)
+    mask[index.up_closure(obs)] = True
+    mask[index.descendants(obs + prepared.excluded.tolist())] = True
+    return mask
 
 
 def _ancestor_rows(index: PhenotypeIndex, terms: IntArray) -> tuple[IntArray, IntArray]:
@@ -48,8 +49,8 @@ class CaseContext:
     """Per-case tables every disease's explanation reads."""
 
     findings: list[int]
-    covered: set[int]
     covered_mask: BoolArray
+    """term index -> whether the record speaks to it (:func:`covered_mask`)."""
     cols: IntArray
     """The union of the findings' ancestors; the ancestor tables below are restricted to these columns."""
     position: IntArray
@@ -61,16 +62,13 @@ class CaseContext:
     @classmethod
     def of(cls, index: PhenotypeIndex, prepared: PreparedFindings) -> CaseContext:
         findings = prepared.observed.tolist()
-        covered = covered_terms(index, prepared)
-        covered_mask = np.zeros(index.n_terms, dtype=bool)
-        covered_mask[list(covered)] = True
         rows, anc = _ancestor_rows(index, prepared.observed)
         cols = np.unique(anc)
         position = np.full(index.n_terms, -1, dtype=np.int64)
         position[cols] = np.arange(cols.size)
         finding_anc = np.zeros((len(findings), cols.size), dtype=bool)
         finding_anc[rows, position[anc]] = True
-        return cls(findings, covered, covered_mask, cols, position, finding_anc, prepared.excluded.tolist())
+        return cls(findings, covered_mask(index, prepared), cols, position, finding_anc, prepared.excluded.tolist())
 
 
 def _matches(
