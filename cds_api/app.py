@@ -20,13 +20,11 @@ from litestar.config.cors import CORSConfig
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.spec import Components, OpenAPIMediaType, Reference, RequestBody, SecurityScheme
 
-from cds_api.cards import CardFactory
 from cds_api.controllers import FEEDBACK_FLUSH_SECONDS, AppResources, build_routes
 from cds_api.ddx_service import DDX_SERVICE, PatientViewDiagnosis
 from cds_api.diagnosis import DiagnosisRequest
 from cds_api.errors import exception_to_response
 from cds_api.feedback_store import FeedbackStore
-from cds_api.fhir_context import ContextBuilder
 from cds_api.fhir_models import FeedbackRequest, HookRequest
 from cds_api.prefetch import FhirFetcher
 from cds_api.replay_store import SharedReplayGuard
@@ -71,13 +69,12 @@ def create_app(
     """
     codes = CodeSystemMap.from_schema(load_schema())
     offered = MEDICATION_SERVICES if ddx is None else (*MEDICATION_SERVICES, DDX_SERVICE)
-    services = {s.id: s for s in offered}
     client = http_client if http_client is not None else httpx.AsyncClient(follow_redirects=False)
     # On disk, not in memory, so that every worker process refuses a token any of them has seen.
     replay = None if settings.auth == "disabled" else SharedReplayGuard(settings.replay_db_path)
     resources = AppResources(
         settings=settings,
-        screening=Screening(ContextBuilder(codes), CardFactory(codes), engine, index_provider, services),
+        screening=Screening.wired(codes, engine, index_provider, offered),
         verifier=None if replay is None else JwtVerifier.from_settings(settings, client, replay=replay),
         replay_store=replay,
         fetcher=FhirFetcher(client, settings.fhir_timeout_seconds, settings.fhir_max_pages, settings.fhir_server_allow),

@@ -6,7 +6,7 @@ cards -> encode), so the benchmark can time it in-process and the handlers stay 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -18,6 +18,7 @@ from cds_api.fhir_context import ContextBuilder, draft_medications
 from cds_api.fhir_models import HookRequest
 from cds_api.prefetch import MEDICATION_PREFETCH, PatientRecord, PrefetchTemplate, discovery_prefetch
 from cds_api.terminology import IndexProvider
+from ontology.curie import CodeSystemMap
 from rules.engine import Engine
 from rules.patient import PatientContext
 
@@ -116,6 +117,18 @@ class Screening:
     services: Mapping[str, ServiceDefinition] = field(default_factory=dict)
     _decoder: msgspec.json.Decoder[HookRequest] = field(default_factory=lambda: msgspec.json.Decoder(HookRequest))
     _encoder: msgspec.json.Encoder = field(default_factory=msgspec.json.Encoder)
+
+    @classmethod
+    def wired(
+        cls,
+        codes: CodeSystemMap,
+        engine: Engine,
+        index_provider: IndexProvider,
+        services: Iterable[ServiceDefinition] = MEDICATION_SERVICES,
+    ) -> Screening:
+        """The screening the app serves (one context builder and card factory over ``codes``); the benchmarks
+        and tests build theirs here too, so they time and test the same pipeline."""
+        return cls(ContextBuilder(codes), CardFactory(codes), engine, index_provider, {s.id: s for s in services})
 
     def service(self, service_id: str) -> ServiceDefinition:
         service = self.services.get(service_id)

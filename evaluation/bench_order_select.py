@@ -221,15 +221,11 @@ def in_process(
     # distinct: every iteration screens another patient (see distinct_patient), as a first-seen patient would be.
     # pause_ms: idle between calls, as between an EHR's sporadic calls: back-to-back calls keep the caches
     # warm and the virtual CPU awake, which an idle server's first call does not find.
-    from cds_api.cards import CardFactory
-    from cds_api.fhir_context import ContextBuilder
     from cds_api.prefetch import complete_record
-    from cds_api.services import MEDICATION_SERVICES, Screening
+    from cds_api.services import Screening
     from ontology.curie import CodeSystemMap
 
-    codes = CodeSystemMap.from_schema(load_schema())
-    screening = Screening(ContextBuilder(codes), CardFactory(codes), compiled.engine, lambda: compiled.terminology,
-                          {s.id: s for s in MEDICATION_SERVICES})  # fmt: skip
+    screening = Screening.wired(CodeSystemMap.from_schema(load_schema()), compiled.engine, lambda: compiled.terminology)
     service = screening.service("medication-safety-order-select")
     template = json.loads(body)
     bodies = [json.dumps(distinct_patient(template, n, texts)).encode() for n in range(iterations)] if distinct else []
@@ -534,15 +530,12 @@ def alert_burden(compiled: CompiledServices, data_dir: Path) -> dict[str, float]
     has seen these drugs before. Only patient-independent results are remembered between calls (per code,
     drug pair and rule), so the second pass screens each record afresh, and it must give the same cards.
     """
-    from cds_api.cards import UNSCREENED_RULE_ID, CardFactory
-    from cds_api.fhir_context import ContextBuilder
+    from cds_api.cards import UNSCREENED_RULE_ID
     from cds_api.prefetch import complete_record
-    from cds_api.services import MEDICATION_SERVICES, Screening
+    from cds_api.services import Screening
     from ontology.curie import CodeSystemMap
 
-    codes = CodeSystemMap.from_schema(load_schema())
-    screening = Screening(ContextBuilder(codes), CardFactory(codes), compiled.engine, lambda: compiled.terminology,
-                          {s.id: s for s in MEDICATION_SERVICES})  # fmt: skip
+    screening = Screening.wired(CodeSystemMap.from_schema(load_schema()), compiled.engine, lambda: compiled.terminology)
     service = screening.service("medication-safety-order-sign")
     payloads = [
         json.dumps(body).encode()

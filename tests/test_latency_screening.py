@@ -20,9 +20,9 @@ import pytest
 
 from cds_api.bootstrap import CompiledServices, compile_services
 from cds_api.cards import CardFactory, CardsResponse, WireResponse
-from cds_api.fhir_context import ContextBuilder, draft_medications
+from cds_api.fhir_context import draft_medications
 from cds_api.prefetch import complete_record
-from cds_api.services import MEDICATION_SERVICES, Screening
+from cds_api.services import Screening
 from cds_api.terminology import DrugResolution, Terminology
 from evaluation.bench_order_select import distinct_patient
 from ontology.curie import CodeSystemMap
@@ -50,14 +50,7 @@ def compiled(tmp_path_factory: pytest.TempPathFactory, schema: GraphSchema) -> C
 
 @pytest.fixture(scope="module")
 def screening(compiled: CompiledServices, schema: GraphSchema) -> Screening:
-    codes = CodeSystemMap.from_schema(schema)
-    return Screening(
-        ContextBuilder(codes),
-        CardFactory(codes),
-        compiled.engine,
-        lambda: compiled.terminology,
-        {s.id: s for s in MEDICATION_SERVICES},
-    )
+    return Screening.wired(CodeSystemMap.from_schema(schema), compiled.engine, lambda: compiled.terminology)
 
 
 def busy_patient() -> dict[str, Any]:
