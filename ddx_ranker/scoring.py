@@ -27,7 +27,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ddx_ranker.models import PatientFindings
-from knowledge_index.phenotype import FloatArray, IntArray, PhenotypeIndex
+from knowledge_index.phenotype import ONSET_ORDER, FloatArray, IntArray, PhenotypeIndex
 
 
 @dataclass(frozen=True)
@@ -58,14 +58,18 @@ class PreparedFindings:
 
 
 AGE_STAGE = {
-    "antenatal": 0.0,
-    "neonatal": 2.0,
-    "infant": 3.0,
-    "child": 4.0,
-    "adolescent": 5.0,
-    "adult": 6.0,
-    "older adult": 8.0,
+    age_range: ONSET_ORDER[onset]
+    for age_range, onset in (
+        ("antenatal", "HP:0030674"),
+        ("neonatal", "HP:0003623"),
+        ("infant", "HP:0003593"),
+        ("child", "HP:0011463"),
+        ("adolescent", "HP:0003621"),  # juvenile onset
+        ("adult", "HP:0003581"),
+        ("older adult", "HP:0003584"),  # late onset
+    )
 }
+"""A patient's age range at the stage of the HPO onset class it corresponds to, so the two compare."""
 SEX_CODE = {"male": 1.0, "female": 0.0}
 
 
