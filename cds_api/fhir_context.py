@@ -15,6 +15,7 @@ from cds_api.fhir_models import FHIR_R4_RESOURCE_TYPES, CodeableConcept, FhirRes
 from cds_api.memo import remember
 from cds_api.prefetch import GENOMIC_LOINC, LOINC_SYSTEM, PREGNANCY_LOINC, PatientRecord
 from cds_api.terminology import Terminology
+from ontology.allergen_text import allergen_name
 from ontology.curie import CodeSystemMap
 from rules.patient import (
     AllergyEntry,
@@ -162,8 +163,10 @@ class ContextBuilder:
                 continue
             codes = self.curies(resource.code)
             display = display_of(resource.code) or "unnamed substance"
-            resolution = terminology.resolve_drug(codes, display)
-            if not resolution.ingredient_ids and not resolution.class_ids and _is_medication_allergy(resource):
+            # "Allergy to penicillin" names penicillin: the lexicon is asked for the substance, not the phrase.
+            resolution = terminology.resolve_drug(codes, allergen_name(display))
+            recognised = bool(resolution.ingredient_ids or resolution.class_ids)
+            if not recognised and _is_medication_allergy(resource):
                 unmapped.append(f"allergy {display!r} ({', '.join(codes) or 'no code'}): substance not recognised")
             yield AllergyEntry(
                 ref=ref_of(resource, i, "allergy"),
@@ -174,6 +177,7 @@ class ContextBuilder:
                 criticality=resource.criticality,
                 verification_status=verification,
                 clinical_status=first_code(resource.clinicalStatus),
+                match_note=resolution.note if recognised else None,
             )
 
     def _conditions(self, resources: Iterable[FhirResource], terminology: Terminology) -> Iterable[ConditionEntry]:

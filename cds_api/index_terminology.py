@@ -1,21 +1,23 @@
 """The production :class:`~cds_api.terminology.Terminology`: the compiled drug lexicon and allergy groups.
 
 Drug codes and names go through :func:`ontology.drug_normalizer.normalize_drug`; allergy records
-naming a whole group ("Penicillins", or an ``ALLERGYGROUP:`` code) resolve to the group's class id
-from the allergy index. Resolutions are memoised per codes when the first code alone decides the
-answer (an exact product or ingredient code: the display text cannot change it), else per (codes,
-text): display texts differ from patient to patient, codes are shared by every patient on the drug.
+naming a whole group ("Penicillins", "PCN", or an ``ALLERGYGROUP:`` code) resolve to the group's
+class id from the allergy index, by the group's name and synonyms
+(:class:`ontology.allergen_text.GroupPhrases`). Resolutions are memoised per codes when the first
+code alone decides the answer (an exact product or ingredient code: the display text cannot change
+it), else per (codes, text): display texts differ from patient to patient, codes are shared by
+every patient on the drug.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from cds_api.memo import remember
 from cds_api.terminology import DrugResolution
 from knowledge_index.allergy import AllergyIndex
+from ontology.allergen_text import GroupPhrases
 from ontology.condition_codes import ConditionCodeMapper
 from ontology.curie import CodeSystemMap, CurieError
 from ontology.drug_normalizer import DrugLexicon, MatchType, normalize_drug
@@ -25,7 +27,6 @@ _TEXT_NEEDED = DrugResolution(())
 
 EXACT_MATCHES = frozenset({MatchType.INGREDIENT_CODE, MatchType.PRODUCT_CODE})
 MEMO_LIMIT = 50_000
-_WORD = re.compile(r"[a-z]+")
 
 
 @dataclass(slots=True)
@@ -34,19 +35,14 @@ class LexiconTerminology:
     allergy_index: AllergyIndex
     codes: CodeSystemMap
     condition_mapper: ConditionCodeMapper | None = None
-    _group_by_word: dict[str, str] = field(default_factory=dict)
+    _group_phrases: GroupPhrases = field(init=False)
     _memo: dict[tuple[tuple[str, ...], str | None], DrugResolution] = field(default_factory=dict)
     _code_memo: dict[tuple[str, ...], DrugResolution] = field(default_factory=dict)
     _condition_memo: dict[tuple[str, ...], tuple[str, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        # "penicillin" and "penicillins" both name the penicillin group; only single-word names are
-        # matched by word so "allergy to penicillin" finds it and "amoxicillin" does not.
-        for group_id, name in self.allergy_index.group_names.items():
-            words = _WORD.findall(name.lower())
-            if len(words) == 1:
-                self._group_by_word.setdefault(words[0], group_id)
-                self._group_by_word.setdefault(words[0] + "s", group_id)
+        # Whole words only: "penicillin" names the penicillin group, "amoxicillin" does not.
+        self._group_phrases = GroupPhrases(self.allergy_index.group_phrases())
 
     def resolve_drug(self, codes: Sequence[str], text: str | None) -> DrugResolution:
         code_key = tuple(codes)
@@ -95,14 +91,16 @@ class LexiconTerminology:
             match = normalize_drug(self.lexicon, text)
             if match.mapped:
                 return DrugResolution(
-                    tuple(ref.id for ref in match.ingredients), class_ids, f"by {match.match_type.value}"
+                    tuple(ref.id for ref in match.ingredients),
+                    class_ids,
+                    f"by {match.match_type.value.replace('_', ' ')}",
                 )
             if match.reason:
                 reasons.append(match.reason)
         if not class_ids and text:
-            class_ids = tuple(
-                dict.fromkeys(g for w in _WORD.findall(text.lower()) if (g := self._group_by_word.get(w)) is not None)
-            )
+            class_ids = self._group_phrases.groups_in(text)
+            if class_ids:
+                return DrugResolution((), class_ids, "by allergy group name")
         return DrugResolution((), class_ids, "; ".join(reasons) or ("by class name" if class_ids else "not recognised"))
 
     def condition_codes(self, codes: Sequence[str]) -> tuple[str, ...]:

@@ -38,6 +38,12 @@ class AllergyIndex:
     """Group id -> groups it cross-reacts with (both directions of every edge)."""
     membership_source: Mapping[str, str] = field(default_factory=dict)
     """Group id -> dataset tag that asserted its membership, for citing."""
+    group_synonyms: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Group id -> other phrases allergy records name it by (``PCN`` for the penicillins)."""
+
+    def group_phrases(self) -> dict[str, tuple[str, ...]]:
+        """Group id -> every phrase that names it: its name, then its synonyms."""
+        return {group: (name, *self.group_synonyms.get(group, ())) for group, name in self.group_names.items()}
 
     def groups_of(self, ingredient_id: str) -> frozenset[str]:
         return self.groups_of_ingredient.get(ingredient_id, frozenset())
@@ -52,11 +58,13 @@ class AllergyIndex:
     @classmethod
     def from_store(cls, store: GraphStore) -> AllergyIndex:
         classes = store.nodes_frame(Label.DRUG_CLASS)
-        group_names = {
-            row["id"]: row["name"]
+        group_rows = [
+            row
             for row in classes.iter_rows(named=True)
             if row["class_type"] == ClassType.ALLERGY_GROUP.value or str(row["id"]).startswith(ALLERGY_GROUP_PREFIX)
-        }
+        ]
+        group_names = {row["id"]: row["name"] for row in group_rows}
+        group_synonyms = {row["id"]: tuple(row["synonyms"]) for row in group_rows if row.get("synonyms")}
         groups: dict[str, set[str]] = defaultdict(set)
         members: dict[str, set[str]] = defaultdict(set)
         membership_source: dict[str, str] = {}
@@ -78,4 +86,5 @@ class AllergyIndex:
             group_names=group_names,
             cross_reactions={k: tuple(v) for k, v in cross.items()},
             membership_source=membership_source,
+            group_synonyms=group_synonyms,
         )

@@ -42,6 +42,8 @@ class AllergyEntry(msgspec.Struct, frozen=True, gc=False):
     """FHIR verificationStatus code: unconfirmed | presumed | confirmed | refuted | entered-in-error."""
     clinical_status: str | None
     """FHIR clinicalStatus code: active | inactive | resolved."""
+    match_note: str | None = None
+    """How the substance was identified when not by an exact code ("by name", "by allergy group name")."""
 
 
 class ConditionEntry(msgspec.Struct, frozen=True, gc=False):

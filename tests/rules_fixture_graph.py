@@ -2,7 +2,7 @@
 
 Ingredients (RxNorm ids) and their classes (MEMBER_OF_CLASS; IS_A between classes)::
 
-    ALLERGYGROUP:penicillin  ── amoxicillin 723, penicillin V 7984
+    ALLERGYGROUP:penicillin (synonym "PCN") ── amoxicillin 723, penicillin V 7984
     ALLERGYGROUP:cephalosporin ── cephalexin 2231
         penicillin -CROSS_REACTS_WITH(low)-> cephalosporin
     ALLERGYGROUP:nsaid ── ibuprofen 5640, naproxen 7258
@@ -96,6 +96,7 @@ _CLASSES = {
     "ANSM:ANTIFONGIQUES AZOLES": ("antifongiques azolés", "ansm_class"),
     "ANSM:AINS": ("anti-inflammatoires non stéroïdiens", "ansm_class"),
 }
+_SYNONYMS = {"ALLERGYGROUP:penicillin": ["PCN"]}
 _MEMBERS = {
     "ALLERGYGROUP:penicillin": ([AMOXICILLIN, PENICILLIN_V], GROUPS),
     "ALLERGYGROUP:cephalosporin": ([CEPHALEXIN], GROUPS),
@@ -112,7 +113,13 @@ _MEMBERS = {
 def rules_fixture_rows() -> tuple[list[NodeRow], list[EdgeRow]]:
     nodes = [NodeRow(Label.DRUG, i, {"name": n}, f"fixture:{i}") for i, n in _DRUGS.items()]
     nodes += [
-        NodeRow(Label.DRUG_CLASS, i, {"name": n, "class_type": t}, f"fixture:{i}") for i, (n, t) in _CLASSES.items()
+        NodeRow(
+            Label.DRUG_CLASS,
+            i,
+            {"name": n, "class_type": t} | ({"synonyms": _SYNONYMS[i]} if i in _SYNONYMS else {}),
+            f"fixture:{i}",
+        )
+        for i, (n, t) in _CLASSES.items()
     ]
     nodes += [
         NodeRow(Label.DRUG_PRODUCT, "RXNORM:855332", {"name": "warfarin sodium 5 MG Oral Tablet", "tty": "SCD"}),

@@ -20,6 +20,7 @@ from graph_loader.drug_identity import DrugResolver, shared_resolver
 from graph_loader.pipeline import build_graph
 from graph_loader.report import UnmappedReference
 from graph_loader.rows import EdgeRow, NodeRow
+from ontology.allergen_text import GroupPhrases, allergen_name
 from ontology.schema import GraphSchema
 from ontology.vocab import Label, RelType
 
@@ -177,6 +178,29 @@ def test_amoxicillin_is_a_penicillin_and_penicillins_cross_react(shared_data: Pa
     assert (AMOXICILLIN, "ALLERGYGROUP:aminopenicillin") in members
     assert (resolver.by_name("cephalexin"), "ALLERGYGROUP:aminocephalosporin") in members
     assert cross[("ALLERGYGROUP:aminopenicillin", "ALLERGYGROUP:aminocephalosporin")].props["risk"] == "moderate"
+
+
+def test_allergy_lists_name_groups_by_their_curated_synonyms(shared_data: Path, resolver: DrugResolver) -> None:
+    rows = list(AllergyGroupsAdapter.from_paths(SourcePaths(data_dir=shared_data), resolver).rows())
+    groups = {
+        node.id: [node.props["name"], *node.props.get("synonyms", [])]
+        for node in rows
+        if isinstance(node, NodeRow) and node.props.get("class_type") == "allergy_group"
+    }
+    phrases = GroupPhrases(groups)
+
+    def named(text: str) -> set[str]:
+        return {g.removeprefix("ALLERGYGROUP:") for g in phrases.groups_in(allergen_name(text))}
+
+    assert named("Allergy to penicillin") == {"penicillin"}
+    assert named("PCN") == {"penicillin"}
+    assert named("Sulfa drugs") == named("Allergy to sulfonamide (disorder)") == {"sulfonamide_antibacterial"}
+    assert named("Non-antibacterial sulfonamides") == {"sulfonamide_nonantibacterial"}
+    assert named("NSAIDs") == named("Nonsteroidal anti-inflammatory drug allergy") == {"nsaid"}
+    assert named("Opiates") == {"opioid"}
+    assert named("Beta-lactam antibiotics") == {"penicillin", "cephalosporin", "carbapenem"}
+    assert named("Beta-lactamase inhibitors") == {"beta_lactamase_inhibitor"}
+    assert named("amoxicillin") == named("Allergy to peanuts") == set()
 
 
 def _write_yaml(tmp_path: Path, body: str) -> Path:

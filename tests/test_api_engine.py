@@ -144,6 +144,30 @@ def test_allergy_recorded_as_a_drug_group_by_name(client: TestClient[Any]) -> No
     assert screen(client, drafts=[med_request("d1", "197699", "draft")], allergies=[penicillins]) == []
 
 
+@pytest.mark.parametrize(
+    ("system", "code", "display"),
+    [
+        ("http://snomed.info/sct", "91936005", "Allergy to penicillin"),  # SNOMED CT disorder
+        ("http://snomed.info/sct", "764146007", "Penicillin"),  # SNOMED CT substance, singular
+        (None, None, "PCN"),  # free text, a synonym the group lists
+    ],
+)
+def test_penicillin_allergy_as_records_word_it(
+    client: TestClient[Any], system: str | None, code: str | None, display: str
+) -> None:
+    recorded = allergy("a1", "000", display)
+    recorded["code"] = {
+        "coding": [{"system": system, "code": code, "display": display}] if system else [],
+        "text": display,
+    }
+    (card,) = screen(client, drafts=[med_request("d1", "308191", "draft")], allergies=[recorded])
+    assert card["indicator"] == "critical"  # a group allergy (major), raised for high criticality
+    assert "penicillins group" in card["detail"].lower() and "by allergy group name" in card["detail"]
+    assert screen(client, drafts=[med_request("d1", "197699", "draft")], allergies=[recorded]) == []
+    refuted = {**recorded, "verificationStatus": {"coding": [{"code": "refuted"}]}}
+    assert screen(client, drafts=[med_request("d1", "308191", "draft")], allergies=[refuted]) == []
+
+
 def test_synthea_calls_send_the_labs_the_service_asks_for(shared_data: Path) -> None:
     from cds_api.prefetch import LAB_COUNT, LAB_LOINC
 

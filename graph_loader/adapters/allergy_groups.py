@@ -33,6 +33,8 @@ class AllergyGroupSpec(BaseModel):
     name: str = Field(min_length=1)
     note: str | None = None
     extra_members: list[str] = Field(default_factory=list)
+    synonyms: list[str] = Field(default_factory=list)
+    """Other phrases allergy records name the group by (``PCN``, ``sulfa``): see :mod:`ontology.allergen_text`."""
 
 
 class CrossReaction(BaseModel):
@@ -144,6 +146,8 @@ class AllergyGroupsAdapter:
                 "xrefs": list(group_xrefs),
                 "sources": [tag],
             }
+            if curated and curated.synonyms:
+                props["synonyms"] = list(curated.synonyms)
             yield NodeRow(Label.DRUG_CLASS, group_id(group), props, f"{self.name}:{group}")
         for (drug, group), origin in members.items():
             yield EdgeRow(RelType.MEMBER_OF_CLASS, drug, group_id(group), {"source": tag}, origin)

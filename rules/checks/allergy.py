@@ -129,6 +129,9 @@ def _finding(ctx: EvalContext, draft: MedicationEntry, allergy: AllergyEntry, hi
         "",
         "**Why for this patient:** " + "; ".join(dict.fromkeys(h.why for h in hits)) + ".",
     ]
+    if allergy.match_note:
+        # Read from the record's wording, not an exact code: say so, the clinician can judge the reading.
+        lines += ["", f"_Note: the allergy {allergy.display} was identified {allergy.match_note}._"]
     cross = worst.cross
     if cross and cross.description:
         lines += ["", f"**Cross-sensitivity:** {cross.description}"]
