@@ -24,6 +24,9 @@ from rules.patient import MedicationEntry
 RULE_TOPIC_SYSTEM = "https://w3id.org/kgcds/rule"
 OVERRIDE_REASON_SYSTEM = "https://w3id.org/kgcds/override-reason"
 UNSCREENED_RULE_ID = "kgcds-order-not-recognised"
+UNRECOGNISED_RECORD_RULE_ID = "kgcds-record-not-recognised"
+UNRECOGNISED_LISTED = 10
+"""At most this many unrecognised record entries are named on the card; the rest are counted."""
 PARTS_LIMIT = 10_000
 
 CardIdFn = Callable[[str, str, str], str]
@@ -532,6 +535,37 @@ class CardFactory:
             ),
         )
         return card, IssuedCard(card.uuid, UNSCREENED_RULE_ID, "1", card.indicator)
+
+    def unrecognised_record(self, entries: Sequence[str], card_id: CardIdFn | None = None) -> tuple[Card, IssuedCard]:
+        """An info card naming the record entries (active medications, other drafts, allergies) that could
+        not be recognised: the drafts were screened without them, and a missing alert must not read as "safe"."""
+        count = len(entries)
+        what = "entry" if count == 1 else "entries"
+        listed = [f"- {entry}" for entry in entries[:UNRECOGNISED_LISTED]]
+        if count > UNRECOGNISED_LISTED:
+            listed.append(f"- … and {count - UNRECOGNISED_LISTED} more")
+        card = Card(
+            uuid=new_card_uuid(card_id, UNRECOGNISED_RECORD_RULE_ID, "1", "info"),
+            summary=truncate(f"Screened without {count} record {what} that could not be recognised"),
+            indicator="info",
+            source=Source(
+                label="kgcds medication safety",
+                topic=CardCoding(
+                    code=UNRECOGNISED_RECORD_RULE_ID, system=RULE_TOPIC_SYSTEM, display="Record not recognised"
+                ),
+            ),
+            detail="\n".join(
+                [
+                    f"The draft orders were **not** checked against these {what} of the patient's record, "
+                    "because no drug, ingredient or allergy group could be identified from their codes or text:",
+                    "",
+                    *listed,
+                    "",
+                    "Check them by hand; coded (RxNorm for medications and drug allergies) they can be screened.",
+                ]
+            ),
+        )
+        return card, IssuedCard(card.uuid, UNRECOGNISED_RECORD_RULE_ID, "1", card.indicator)
 
     def _detail(
         self, finding: Finding, draft_name: str, draft: MedicationEntry | None, parts: _RuleParts

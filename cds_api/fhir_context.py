@@ -105,8 +105,9 @@ class ContextBuilder:
         unmapped: list[str] = []
         patient = next(iter(record.of("patient")), None)
         draft_refs = {ref_of(r, i, "draft") for i, r in enumerate(drafts)}
+        # A draft that cannot be recognised gets its own card (it was not screened at all): not listed here.
         draft_entries = tuple(
-            self._medication(r, ref_of(r, i, "draft"), True, terminology, unmapped) for i, r in enumerate(drafts)
+            self._medication(r, ref_of(r, i, "draft"), True, terminology, []) for i, r in enumerate(drafts)
         )
         others = [
             self._medication(r, ref_of(r, i, "context-draft"), True, terminology, unmapped)

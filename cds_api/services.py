@@ -160,4 +160,8 @@ class Screening:
                 card, issue = self.cards.unscreened(draft, card_id)
                 cards.append(card)
                 issued.append(issue)
+        if patient.unmapped and any(draft.ingredient_ids for draft in patient.drafts):
+            card, issue = self.cards.unrecognised_record(patient.unmapped, card_id)
+            cards.append(card)
+            issued.append(issue)
         return ScreeningResult(self._encoder.encode(WireResponse(cards=tuple(cards))), issued, patient)

@@ -530,7 +530,7 @@ def alert_burden(compiled: CompiledServices, data_dir: Path) -> dict[str, float]
     has seen these drugs before. Only patient-independent results are remembered between calls (per code,
     drug pair and rule), so the second pass screens each record afresh, and it must give the same cards.
     """
-    from cds_api.cards import UNSCREENED_RULE_ID
+    from cds_api.cards import UNRECOGNISED_RECORD_RULE_ID, UNSCREENED_RULE_ID
     from cds_api.prefetch import complete_record
     from cds_api.services import Screening
     from ontology.curie import CodeSystemMap
@@ -566,6 +566,11 @@ def alert_burden(compiled: CompiledServices, data_dir: Path) -> dict[str, float]
         ),
         "not_recognised_share": (
             round(sum(any(r == UNSCREENED_RULE_ID for r, _ in cards) for cards in issued) / orders, 4)
+            if orders
+            else 0.0
+        ),
+        "record_not_recognised_share": (
+            round(sum(any(r == UNRECOGNISED_RECORD_RULE_ID for r, _ in cards) for cards in issued) / orders, 4)
             if orders
             else 0.0
         ),

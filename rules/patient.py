@@ -121,7 +121,9 @@ class PatientContext:
         self.drafts = drafts
         self.allergies = allergies
         self.unmapped = unmapped
-        """Codes the API could not resolve, so a card can say what was not checked."""
+        """Record entries (active medications, other drafts, allergies) that could not be recognised, by
+        display name and code, so a card can say what the drafts were not checked against. A draft that
+        cannot be recognised is not listed: it was not screened at all, and says so itself."""
         self._pregnant = pregnant
         self._conditions = conditions
         self._labs = labs

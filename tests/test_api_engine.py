@@ -168,6 +168,29 @@ def test_penicillin_allergy_as_records_word_it(
     assert screen(client, drafts=[med_request("d1", "308191", "draft")], allergies=[refuted]) == []
 
 
+def test_record_entries_that_cannot_be_recognised_are_named_on_an_info_card(client: TestClient[Any]) -> None:
+    tonic = med_request("m9", "855332")
+    tonic["medicationCodeableConcept"] = {"text": "Grandma's tonic"}
+    mystery = allergy("a1", "000", "Xyzzy drops")
+    mystery["code"] = {"text": "Xyzzy drops"}
+    peanuts = {**allergy("a2", "000", "Allergy to peanuts"), "category": ["food"]}
+    peanuts["code"] = {"text": "Allergy to peanuts"}
+    drafts = [med_request("d1", "197699", "draft")]
+    cards = screen(client, drafts=drafts, meds=[med_request("m1", "855332"), tonic], allergies=[mystery, peanuts])
+    assert [c["indicator"] for c in cards] == ["critical", "info"]  # warfarin + fluconazole still found
+    note = cards[1]
+    assert note["source"]["topic"]["code"] == "kgcds-record-not-recognised"
+    assert "Grandma's tonic" in note["detail"] and "Xyzzy drops" in note["detail"]
+    assert "peanuts" not in note["detail"]  # a food allergy is not the drug screen's to recognise
+    assert "2 record entries" in note["summary"]
+    # Nothing unrecognised, no such card; a draft that is itself unrecognised has its own card instead.
+    assert [c["indicator"] for c in screen(client, drafts=drafts, allergies=[peanuts])] == []
+    unknown_draft = med_request("d2", "855332", "draft")
+    unknown_draft["medicationCodeableConcept"] = {"text": "Grandma's tonic"}
+    (only,) = screen(client, drafts=[unknown_draft], meds=[tonic])
+    assert only["source"]["topic"]["code"] == "kgcds-order-not-recognised"
+
+
 def test_synthea_calls_send_the_labs_the_service_asks_for(shared_data: Path) -> None:
     from cds_api.prefetch import LAB_COUNT, LAB_LOINC
 
