@@ -15,7 +15,7 @@ from cds_api.fhir_models import FHIR_R4_RESOURCE_TYPES, CodeableConcept, FhirRes
 from cds_api.memo import remember
 from cds_api.prefetch import GENOMIC_LOINC, LOINC_SYSTEM, PREGNANCY_LOINC, PatientRecord
 from cds_api.terminology import Terminology
-from ontology.allergen_text import allergen_name
+from ontology.allergen_text import allergen_name, states_no_allergy
 from ontology.curie import CodeSystemMap
 from rules.patient import (
     AllergyEntry,
@@ -164,10 +164,14 @@ class ContextBuilder:
                 continue
             codes = self.curies(resource.code)
             display = display_of(resource.code) or "unnamed substance"
+            if states_no_allergy(codes, display):
+                continue
             # "Allergy to penicillin" names penicillin: the lexicon is asked for the substance, not the phrase.
             resolution = terminology.resolve_drug(codes, allergen_name(display))
             recognised = bool(resolution.ingredient_ids or resolution.class_ids)
-            if not recognised and _is_medication_allergy(resource):
+            # One that can never alert (refuted, inactive) does not matter to the screen either way.
+            silent = verification == "refuted" or first_code(resource.clinicalStatus) in ("inactive", "resolved")
+            if not recognised and not silent and _is_medication_allergy(resource):
                 unmapped.append(f"allergy {display!r} ({', '.join(codes) or 'no code'}): substance not recognised")
             yield AllergyEntry(
                 ref=ref_of(resource, i, "allergy"),

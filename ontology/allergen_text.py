@@ -33,6 +33,28 @@ _TRAILING = re.compile(
 )
 
 
+SNOMEDCT = "SNOMEDCT"
+"""The schema's CURIE prefix for SNOMED CT."""
+NO_KNOWN_ALLERGY = frozenset(
+    f"{SNOMEDCT}:{code}"
+    for code in (
+        "716186003",  # No known allergy
+        "409137002",  # No known drug allergy
+        "428607008",  # No known environmental allergy
+        "429625007",  # No known food allergy
+        "428197003",  # No known insect allergy
+        "1003774007",  # No known Hevea brasiliensis latex allergy
+    )
+)
+_NO_KNOWN = re.compile(r"^\s*(?:nkda|nka|nkma|no known (?:drug |medication )?allerg(?:y|ies))\s*$", re.I)
+
+
+def states_no_allergy(curies: Iterable[str], text: str | None) -> bool:
+    """Whether a record says the patient has *no* known allergy ("NKDA", ``SNOMEDCT:409137002``): it
+    names no substance, and is neither an allergy to screen against nor one that went unrecognised."""
+    return any(curie in NO_KNOWN_ALLERGY for curie in curies) or bool(text and _NO_KNOWN.match(text))
+
+
 def allergen_name(text: str) -> str:
     """``"Allergy to penicillin"`` -> ``"penicillin"``; ``"Sulfonamide allergy (disorder)"`` -> ``"Sulfonamide"``.
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from ontology.allergen_text import GroupPhrases, allergen_name, fold_words
+from ontology.allergen_text import GroupPhrases, allergen_name, fold_words, states_no_allergy
 
 GROUPS = GroupPhrases(
     {
@@ -63,3 +63,17 @@ def test_plurals_fold_onto_the_singular() -> None:
 )
 def test_groups_are_found_by_whole_phrases_longest_first(text: str, groups: tuple[str, ...]) -> None:
     assert GROUPS.groups_in(text) == groups
+
+
+@pytest.mark.parametrize(
+    ("curies", "text", "none_known"),
+    [
+        (("SNOMEDCT:409137002",), "No known drug allergy", True),
+        ((), "NKDA", True),
+        ((), "No known allergies", True),
+        (("SNOMEDCT:91936005",), "Allergy to penicillin", False),
+        ((), "No known cause", False),
+    ],
+)
+def test_a_no_known_allergy_record_is_told_apart(curies: tuple[str, ...], text: str, none_known: bool) -> None:
+    assert states_no_allergy(curies, text) is none_known

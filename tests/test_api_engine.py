@@ -184,7 +184,10 @@ def test_record_entries_that_cannot_be_recognised_are_named_on_an_info_card(clie
     assert "peanuts" not in note["detail"]  # a food allergy is not the drug screen's to recognise
     assert "2 record entries" in note["summary"]
     # Nothing unrecognised, no such card; a draft that is itself unrecognised has its own card instead.
-    assert [c["indicator"] for c in screen(client, drafts=drafts, allergies=[peanuts])] == []
+    nkda = allergy("a3", "000", "No known drug allergy")
+    nkda["code"] = {"coding": [{"system": "http://snomed.info/sct", "code": "409137002"}], "text": "NKDA"}
+    refuted = {**mystery, "verificationStatus": {"coding": [{"code": "refuted"}]}}
+    assert screen(client, drafts=drafts, allergies=[peanuts, nkda, refuted]) == []
     unknown_draft = med_request("d2", "855332", "draft")
     unknown_draft["medicationCodeableConcept"] = {"text": "Grandma's tonic"}
     (only,) = screen(client, drafts=[unknown_draft], meds=[tonic])
