@@ -69,6 +69,7 @@ class ContextBuilder:
         self._codes = codes
         # Codings repeat across calls (the same products, the same LOINC codes): remember their CURIEs.
         self._curie_memo: dict[tuple[str, str], str | None] = {}
+        self._allergen_memo: dict[tuple[tuple[str, ...], str], str | None] = {}
 
     def curie(self, system: str, code: str) -> str | None:
         key = (system, code)
@@ -164,10 +165,10 @@ class ContextBuilder:
                 continue
             codes = self.curies(resource.code)
             display = display_of(resource.code) or "unnamed substance"
-            if states_no_allergy(codes, display):
+            substance = self._allergen(codes, display)
+            if substance is None:
                 continue
-            # "Allergy to penicillin" names penicillin: the lexicon is asked for the substance, not the phrase.
-            resolution = terminology.resolve_drug(codes, allergen_name(display))
+            resolution = terminology.resolve_drug(codes, substance)
             recognised = bool(resolution.ingredient_ids or resolution.class_ids)
             # One that can never alert (refuted, inactive) does not matter to the screen either way.
             silent = verification == "refuted" or first_code(resource.clinicalStatus) in ("inactive", "resolved")
@@ -184,6 +185,16 @@ class ContextBuilder:
                 clinical_status=first_code(resource.clinicalStatus),
                 match_note=resolution.note if recognised else None,
             )
+
+    def _allergen(self, codes: tuple[str, ...], display: str) -> str | None:
+        """What to look the allergy's substance up by ("Allergy to penicillin" -> "penicillin", the lexicon
+        knows substances, not phrases); None for a record saying there is no known allergy."""
+        key = (codes, display)
+        found = self._allergen_memo.get(key, _UNSEEN)
+        if found is _UNSEEN:
+            found = None if states_no_allergy(codes, display) else allergen_name(display)
+            remember(self._allergen_memo, key, found, CURIE_MEMO_LIMIT)
+        return found if isinstance(found, str) else None
 
     def _conditions(self, resources: Iterable[FhirResource], terminology: Terminology) -> Iterable[ConditionEntry]:
         for i, resource in enumerate(resources):
