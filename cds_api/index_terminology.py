@@ -64,7 +64,7 @@ class LexiconTerminology:
         the text and carries no note, unless the product is one the lexicon does not name (its
         missing ingredients would then be read from the order's text).
         """
-        first = next((c for c in codes if c not in self.allergy_index.group_names), None)
+        first = next((c for c in codes if not self.allergy_index.groups_named_by(c)), None)
         if first is None:
             return _TEXT_NEEDED
         match = normalize_drug(self.lexicon, None, first)
@@ -72,14 +72,13 @@ class LexiconTerminology:
             return _TEXT_NEEDED
         if match.match_type is MatchType.PRODUCT_CODE and match.input_code not in self.lexicon.product_names:
             return _TEXT_NEEDED
-        class_ids = tuple(dict.fromkeys(c for c in codes if c in self.allergy_index.group_names))
-        return DrugResolution(tuple(ref.id for ref in match.ingredients), class_ids, None)
+        return DrugResolution(tuple(ref.id for ref in match.ingredients), self._groups_coded(codes), None)
 
     def _resolve(self, codes: Sequence[str], text: str | None) -> DrugResolution:
-        class_ids = tuple(dict.fromkeys(c for c in codes if c in self.allergy_index.group_names))
+        class_ids = self._groups_coded(codes)
         reasons: list[str] = []
         for code in codes:
-            if code in self.allergy_index.group_names:
+            if self.allergy_index.groups_named_by(code):
                 continue
             match = normalize_drug(self.lexicon, text, code)
             if match.mapped:
@@ -101,7 +100,12 @@ class LexiconTerminology:
             class_ids = self._group_phrases.groups_in(text)
             if class_ids:
                 return DrugResolution((), class_ids, "by allergy group name")
-        return DrugResolution((), class_ids, "; ".join(reasons) or ("by class name" if class_ids else "not recognised"))
+        if class_ids:
+            return DrugResolution((), class_ids, None)  # named by its code: exact
+        return DrugResolution((), (), "; ".join(reasons) or "not recognised")
+
+    def _groups_coded(self, codes: Sequence[str]) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(g for c in codes for g in self.allergy_index.groups_named_by(c)))
 
     def condition_codes(self, codes: Sequence[str]) -> tuple[str, ...]:
         key = tuple(codes)

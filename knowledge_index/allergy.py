@@ -40,6 +40,15 @@ class AllergyIndex:
     """Group id -> dataset tag that asserted its membership, for citing."""
     group_synonyms: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """Group id -> other phrases allergy records name it by (``PCN`` for the penicillins)."""
+    groups_by_xref: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Class codes of other vocabularies -> the groups they stand for (``NDFRT:N0000011281`` Penicillins,
+    as US Core allergy records may code a drug class)."""
+
+    def groups_named_by(self, code: str) -> tuple[str, ...]:
+        """The groups an allergy record's code names: a group id itself, or a class code it cross-references."""
+        if code in self.group_names:
+            return (code,)
+        return self.groups_by_xref.get(code, ())
 
     def group_phrases(self) -> dict[str, tuple[str, ...]]:
         """Group id -> every phrase that names it: its name, then its synonyms."""
@@ -65,6 +74,10 @@ class AllergyIndex:
         ]
         group_names = {row["id"]: row["name"] for row in group_rows}
         group_synonyms = {row["id"]: tuple(row["synonyms"]) for row in group_rows if row.get("synonyms")}
+        by_xref: dict[str, list[str]] = defaultdict(list)
+        for row in group_rows:
+            for xref in row.get("xrefs") or ():
+                by_xref[xref].append(row["id"])
         groups: dict[str, set[str]] = defaultdict(set)
         members: dict[str, set[str]] = defaultdict(set)
         membership_source: dict[str, str] = {}
@@ -87,4 +100,5 @@ class AllergyIndex:
             cross_reactions={k: tuple(v) for k, v in cross.items()},
             membership_source=membership_source,
             group_synonyms=group_synonyms,
+            groups_by_xref={code: tuple(groups) for code, groups in by_xref.items()},
         )

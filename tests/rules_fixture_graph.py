@@ -2,7 +2,7 @@
 
 Ingredients (RxNorm ids) and their classes (MEMBER_OF_CLASS; IS_A between classes)::
 
-    ALLERGYGROUP:penicillin (synonym "PCN") ── amoxicillin 723, penicillin V 7984
+    ALLERGYGROUP:penicillin (synonym "PCN", xref NDFRT:N0000011281) ── amoxicillin 723, penicillin V 7984
     ALLERGYGROUP:cephalosporin ── cephalexin 2231
         penicillin -CROSS_REACTS_WITH(low)-> cephalosporin
     ALLERGYGROUP:nsaid ── ibuprofen 5640, naproxen 7258
@@ -96,7 +96,7 @@ _CLASSES = {
     "ANSM:ANTIFONGIQUES AZOLES": ("antifongiques azolés", "ansm_class"),
     "ANSM:AINS": ("anti-inflammatoires non stéroïdiens", "ansm_class"),
 }
-_SYNONYMS = {"ALLERGYGROUP:penicillin": ["PCN"]}
+_GROUP_PROPS = {"ALLERGYGROUP:penicillin": {"synonyms": ["PCN"], "xrefs": ["NDFRT:N0000011281"]}}
 _MEMBERS = {
     "ALLERGYGROUP:penicillin": ([AMOXICILLIN, PENICILLIN_V], GROUPS),
     "ALLERGYGROUP:cephalosporin": ([CEPHALEXIN], GROUPS),
@@ -116,7 +116,7 @@ def rules_fixture_rows() -> tuple[list[NodeRow], list[EdgeRow]]:
         NodeRow(
             Label.DRUG_CLASS,
             i,
-            {"name": n, "class_type": t} | ({"synonyms": _SYNONYMS[i]} if i in _SYNONYMS else {}),
+            {"name": n, "class_type": t} | _GROUP_PROPS.get(i, {}),
             f"fixture:{i}",
         )
         for i, (n, t) in _CLASSES.items()

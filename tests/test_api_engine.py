@@ -168,6 +168,15 @@ def test_penicillin_allergy_as_records_word_it(
     assert screen(client, drafts=[med_request("d1", "308191", "draft")], allergies=[refuted]) == []
 
 
+def test_allergy_coded_as_a_drug_class_of_another_vocabulary(client: TestClient[Any]) -> None:
+    # US Core allows NDF-RT class codes for allergies; the text here names nothing, so only the code can tell.
+    coded = allergy("a1", "000", "Class 11281")
+    coded["code"] = {"coding": [{"system": "http://hl7.org/fhir/ndfrt", "code": "N0000011281"}], "text": "Class 11281"}
+    (card,) = screen(client, drafts=[med_request("d1", "308191", "draft")], allergies=[coded])
+    assert card["source"]["topic"]["code"] == "kgcds.allergy.group"
+    assert "allergy Class 11281 was identified" not in card["detail"]  # an exact code: no wording was read
+
+
 def test_record_entries_that_cannot_be_recognised_are_named_on_an_info_card(client: TestClient[Any]) -> None:
     tonic = med_request("m9", "855332")
     tonic["medicationCodeableConcept"] = {"text": "Grandma's tonic"}
