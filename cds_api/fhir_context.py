@@ -17,6 +17,7 @@ from cds_api.prefetch import GENOMIC_LOINC, LOINC_SYSTEM, PREGNANCY_LOINC, Patie
 from cds_api.terminology import Terminology
 from ontology.allergen_text import allergen_name, states_no_allergy
 from ontology.curie import CodeSystemMap
+from rules.checks.allergy import alerting
 from rules.patient import (
     AllergyEntry,
     ConditionEntry,
@@ -170,11 +171,7 @@ class ContextBuilder:
                 continue
             resolution = terminology.resolve_drug(codes, substance)
             recognised = bool(resolution.ingredient_ids or resolution.class_ids)
-            # One that can never alert (refuted, inactive) does not matter to the screen either way.
-            silent = verification == "refuted" or first_code(resource.clinicalStatus) in ("inactive", "resolved")
-            if not recognised and not silent and _is_medication_allergy(resource):
-                unmapped.append(f"allergy {display!r} ({', '.join(codes) or 'no code'}): substance not recognised")
-            yield AllergyEntry(
+            entry = AllergyEntry(
                 ref=ref_of(resource, i, "allergy"),
                 display=display,
                 codes=codes,
@@ -185,6 +182,10 @@ class ContextBuilder:
                 clinical_status=first_code(resource.clinicalStatus),
                 match_note=resolution.note if recognised else None,
             )
+            # One that could never alert (refuted, inactive) does not matter to the screen either way.
+            if not recognised and alerting(entry) and _is_medication_allergy(resource):
+                unmapped.append(f"allergy {display!r} ({', '.join(codes) or 'no code'}): substance not recognised")
+            yield entry
 
     def _allergen(self, codes: tuple[str, ...], display: str) -> str | None:
         """What to look the allergy's substance up by ("Allergy to penicillin" -> "penicillin", the lexicon
