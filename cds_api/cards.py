@@ -155,6 +155,21 @@ def _split_detail(body: str, tail: str) -> tuple[str, str]:
     return body, ""
 
 
+def _notice(rule_id: str, topic: str, summary: str, detail: str, card_id: CardIdFn | None) -> tuple[Card, IssuedCard]:
+    """An info card about the screen itself (what it could not read), not about a finding."""
+    card = Card(
+        uuid=new_card_uuid(card_id, rule_id, "1", "info"),
+        summary=truncate(summary),
+        indicator="info",
+        source=Source(
+            label="kgcds medication safety",
+            topic=CardCoding(code=rule_id, system=RULE_TOPIC_SYSTEM, display=topic),
+        ),
+        detail=detail,
+    )
+    return card, IssuedCard(card.uuid, rule_id, "1", card.indicator)
+
+
 def indicator_for(finding: Finding) -> str:
     if not finding.interruptive or finding.severity is Severity.MINOR:
         return "info"
@@ -519,22 +534,18 @@ class CardFactory:
     def unscreened(self, draft: MedicationEntry, card_id: CardIdFn | None = None) -> tuple[Card, IssuedCard]:
         """An info card for a draft no ingredient could be found for: silence must not read as "safe"."""
         codes = ", ".join(draft.codes) or "no code"
-        card = Card(
-            uuid=new_card_uuid(card_id, UNSCREENED_RULE_ID, "1", "info"),
-            summary=truncate(f"Not screened: {draft.display} was not recognised"),
-            indicator="info",
-            source=Source(
-                label="kgcds medication safety",
-                topic=CardCoding(code=UNSCREENED_RULE_ID, system=RULE_TOPIC_SYSTEM, display="Order not recognised"),
-            ),
-            detail=(
+        return _notice(
+            UNSCREENED_RULE_ID,
+            "Order not recognised",
+            f"Not screened: {draft.display} was not recognised",
+            (
                 f"**Order:** {draft.display} (`{draft.ref}`, {codes})\n\n"
                 "No active ingredient could be identified for this order, so it was **not** checked for "
                 "interactions, allergies, contraindications, renal dosing or pharmacogenomics. "
                 f"{draft.match_note or ''}".rstrip()
             ),
+            card_id,
         )
-        return card, IssuedCard(card.uuid, UNSCREENED_RULE_ID, "1", card.indicator)
 
     def unrecognised_record(self, entries: Sequence[str], card_id: CardIdFn | None = None) -> tuple[Card, IssuedCard]:
         """An info card naming the record entries (active medications, other drafts, allergies) that could
@@ -544,28 +555,21 @@ class CardFactory:
         listed = [f"- {entry}" for entry in entries[:UNRECOGNISED_LISTED]]
         if count > UNRECOGNISED_LISTED:
             listed.append(f"- … and {count - UNRECOGNISED_LISTED} more")
-        card = Card(
-            uuid=new_card_uuid(card_id, UNRECOGNISED_RECORD_RULE_ID, "1", "info"),
-            summary=truncate(f"Screened without {count} record {what} that could not be recognised"),
-            indicator="info",
-            source=Source(
-                label="kgcds medication safety",
-                topic=CardCoding(
-                    code=UNRECOGNISED_RECORD_RULE_ID, system=RULE_TOPIC_SYSTEM, display="Record not recognised"
-                ),
-            ),
-            detail="\n".join(
-                [
-                    f"The draft orders were **not** checked against these {what} of the patient's record, "
-                    "because no drug, ingredient or allergy group could be identified from their codes or text:",
-                    "",
-                    *listed,
-                    "",
-                    "Check them by hand; coded (RxNorm for medications and drug allergies) they can be screened.",
-                ]
-            ),
+        detail = [
+            f"The draft orders were **not** checked against these {what} of the patient's record, "
+            "because no drug, ingredient or allergy group could be identified from their codes or text:",
+            "",
+            *listed,
+            "",
+            "Check them by hand; coded (RxNorm for medications and drug allergies) they can be screened.",
+        ]
+        return _notice(
+            UNRECOGNISED_RECORD_RULE_ID,
+            "Record not recognised",
+            f"Screened without {count} record {what} that could not be recognised",
+            "\n".join(detail),
+            card_id,
         )
-        return card, IssuedCard(card.uuid, UNRECOGNISED_RECORD_RULE_ID, "1", card.indicator)
 
     def _detail(
         self, finding: Finding, draft_name: str, draft: MedicationEntry | None, parts: _RuleParts
