@@ -556,7 +556,8 @@ class CardFactory:
         if count > UNRECOGNISED_LISTED:
             listed.append(f"- … and {count - UNRECOGNISED_LISTED} more")
         detail = [
-            f"The draft orders were **not** checked against these {what} of the patient's record, "
+            f"The draft orders were **not** checked against {'this' if count == 1 else 'these'} {what} of the "
+            "patient's record, "
             "because no drug, ingredient or allergy group could be identified from their codes or text:",
             "",
             *listed,

@@ -191,7 +191,7 @@ def test_record_entries_that_cannot_be_recognised_are_named_on_an_info_card(clie
     assert note["source"]["topic"]["code"] == "kgcds-record-not-recognised"
     assert "Grandma's tonic" in note["detail"] and "Xyzzy drops" in note["detail"]
     assert "peanuts" not in note["detail"]  # a food allergy is not the drug screen's to recognise
-    assert "2 record entries" in note["summary"]
+    assert "2 record entries" in note["summary"] and "against these entries" in note["detail"]
     # Nothing unrecognised, no such card; a draft that is itself unrecognised has its own card instead.
     nkda = allergy("a3", "000", "No known drug allergy")
     nkda["code"] = {"coding": [{"system": "http://snomed.info/sct", "code": "409137002"}], "text": "NKDA"}
