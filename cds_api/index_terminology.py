@@ -96,12 +96,11 @@ class LexiconTerminology:
                 )
             if match.reason:
                 reasons.append(match.reason)
-        if not class_ids and text:
-            class_ids = self._group_phrases.groups_in(text)
-            if class_ids:
-                return DrugResolution((), class_ids, "by allergy group name")
         if class_ids:
-            return DrugResolution((), class_ids, None)  # named by its code: exact
+            return DrugResolution((), class_ids, None)  # a group named by its code: exact
+        named = self._group_phrases.groups_in(text) if text else ()
+        if named:
+            return DrugResolution((), named, "by allergy group name")
         return DrugResolution((), (), "; ".join(reasons) or "not recognised")
 
     def _groups_coded(self, codes: Sequence[str]) -> tuple[str, ...]:
