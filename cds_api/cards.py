@@ -551,14 +551,13 @@ class CardFactory:
         """An info card naming the record entries (active medications, other drafts, allergies) that could
         not be recognised: the drafts were screened without them, and a missing alert must not read as "safe"."""
         count = len(entries)
-        what = "entry" if count == 1 else "entries"
+        these, what = ("this", "entry") if count == 1 else ("these", "entries")
         listed = [f"- {entry}" for entry in entries[:UNRECOGNISED_LISTED]]
         if count > UNRECOGNISED_LISTED:
             listed.append(f"- … and {count - UNRECOGNISED_LISTED} more")
         detail = [
-            f"The draft orders were **not** checked against {'this' if count == 1 else 'these'} {what} of the "
-            "patient's record, "
-            "because no drug, ingredient or allergy group could be identified from their codes or text:",
+            f"The draft orders were **not** checked against {these} {what} of the patient's record, because "
+            "no drug, ingredient or allergy group could be identified from their codes or text:",
             "",
             *listed,
             "",
