@@ -588,7 +588,8 @@ class CardFactory:
         """What follows the finding's own text: how the order was identified, management and evidence the
         text does not already give, and the source line."""
         rest: list[str] = []
-        if draft is not None and draft.match_note:
+        # The engine's own note on the draft ("... was identified by parsed name") may already say it.
+        if draft is not None and draft.match_note and f"identified {draft.match_note}" not in body:
             rest.append(f"_Order identified {draft.match_note}._")
         # Rules may already write management and evidence into their detail; never say it twice.
         if parts.management and parts.management not in body:

@@ -32,6 +32,7 @@ from graph_loader.rows import NodeRow
 from ontology.drug_names import (
     acid_salt_variants,
     french_variants,
+    moiety_name,
     normalize_drug_name,
     salt_stripped_candidates,
     without_parentheticals,
@@ -433,6 +434,21 @@ class DrugResolver:
                 "sources": list(ing.sources),
             }
             yield NodeRow(Label.DRUG, ing.id, props, ing.origin)
+
+    def active_moieties(self) -> Iterator[tuple[str, str, str]]:
+        """(form id, moiety id, form name) for each ingredient named as a salt of another ingredient.
+
+        RxNorm makes mineral salts ingredients of their own ("lithium carbonate", "potassium chloride"),
+        while sources state interactions for the moiety ("LITHIUM", "POTASSIUM"). The moiety must be the
+        one ingredient with exactly that primary name; a synonym or a guess never makes a link.
+        """
+        for ing in self._ingredients.values():
+            base = moiety_name(normalize_drug_name(ing.name))
+            hits = self._primary.get(base, frozenset()) if base else frozenset()
+            if len(hits) == 1:
+                moiety = next(iter(hits))
+                if moiety != ing.id:
+                    yield ing.id, moiety, ing.name
 
     def build_problems(self) -> tuple[UnmappedReference, ...]:
         """Crosswalk conflicts and unusable source rows met while building."""

@@ -4,13 +4,17 @@ An ingredient belongs to the classes it is a ``MEMBER_OF_CLASS`` of and to every
 ``IS_A`` ancestor of those classes (a member of "QT-prolonging antiarrhythmics" is a
 member of "QT-prolonging agents"). Class-level knowledge (an ANSM interaction between
 two classes, a CPIC note on a class) applies to every such member.
+
+A salt joins its moiety the same way: an ingredient with a ``HAS_ACTIVE_MOIETY`` edge
+(lithium carbonate -> lithium) counts the moiety id, and every class of the moiety, among
+its own keys, so what a source states for lithium reaches lithium carbonate.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from graph_store.contract import GraphStore
@@ -53,6 +57,8 @@ class DrugClassIndex:
     class_names: Mapping[str, str]
     class_types: Mapping[str, str]
     ancestors: Mapping[str, frozenset[str]]
+    moieties_of_ingredient: Mapping[str, frozenset[str]] = field(default_factory=lambda: MappingProxyType({}))
+    """Salt ingredient id -> the ingredient ids that act in it (not classes: no name in ``class_names``)."""
 
     def classes_of(self, ingredient_id: str) -> frozenset[str]:
         return self.classes_of_ingredient.get(ingredient_id, _EMPTY)
@@ -72,6 +78,9 @@ class DrugClassIndex:
     def is_class(self, node_id: str) -> bool:
         return node_id in self.class_names
 
+    def moieties_of(self, ingredient_id: str) -> frozenset[str]:
+        return self.moieties_of_ingredient.get(ingredient_id, _EMPTY)
+
     @classmethod
     def empty(cls) -> DrugClassIndex:
         return cls.build({}, {}, {}, {})
@@ -83,17 +92,25 @@ class DrugClassIndex:
         types: Mapping[str, str],
         memberships: Mapping[str, set[str]],
         parents: Mapping[str, set[str]],
+        moieties: Mapping[str, set[str]] | None = None,
     ) -> DrugClassIndex:
-        """From class names/types, ingredient -> direct classes and class -> parent classes."""
+        """From class names/types, ingredient -> direct classes, class -> parent classes and salt ->
+        moieties."""
         ancestors = _ancestor_closure({k: frozenset(v) for k, v in parents.items()})
         classes: dict[str, frozenset[str]] = {}
-        members: dict[str, set[str]] = defaultdict(set)
         for ingredient, direct in memberships.items():
             every = set(direct)
             for cls_id in direct:
                 every |= ancestors.get(cls_id, _EMPTY)
             classes[ingredient] = frozenset(every)
-            for cls_id in every:
+        # A moiety's own moieties count too (a chain is unlikely, but costs nothing to follow).
+        moiety_closure = _ancestor_closure({k: frozenset(v) for k, v in (moieties or {}).items()})
+        for salt, acting in moiety_closure.items():
+            if acting:
+                classes[salt] = classes.get(salt, _EMPTY).union(acting, *(classes.get(m, _EMPTY) for m in acting))
+        members: dict[str, set[str]] = defaultdict(set)
+        for ingredient, keys in classes.items():
+            for cls_id in keys:
                 members[cls_id].add(ingredient)
         return cls(
             classes_of_ingredient=MappingProxyType(classes),
@@ -102,6 +119,7 @@ class DrugClassIndex:
             class_names=MappingProxyType(dict(names)),
             class_types=MappingProxyType(dict(types)),
             ancestors=MappingProxyType(ancestors),
+            moieties_of_ingredient=MappingProxyType({k: v for k, v in moiety_closure.items() if v}),
         )
 
     @classmethod
@@ -119,4 +137,7 @@ class DrugClassIndex:
         for child, parent in store.edges_frame(RelType.IS_A).select("source_id", "target_id").iter_rows():
             if child in names and parent in names:
                 parents[child].add(parent)
-        return cls.build(names, types, memberships, parents)
+        moieties: dict[str, set[str]] = defaultdict(set)
+        for salt, moiety in store.edges_frame(RelType.HAS_ACTIVE_MOIETY).select("source_id", "target_id").iter_rows():
+            moieties[salt].add(moiety)
+        return cls.build(names, types, memberships, parents, moieties)

@@ -183,6 +183,42 @@ def strip_salt(normalized: str, is_known: Callable[[str], bool]) -> str | None:
     return None
 
 
+MOIETY_COUNTER_WORDS: frozenset[str] = (
+    SALT_WORDS | {"bicarbonate", "bisglycinate", "glycinate", "hydroxide", "oxide", "picolinate", "trisilicate"}
+) - {"salicylate"}
+"""Words that, trailing a name, leave the part that carries the action: "lithium carbonate" -> lithium.
+
+Mineral salts are ingredients of their own in RxNorm (potassium chloride, ferrous sulfate), unlike the
+salts of organic drugs (a PIN such as "warfarin sodium" aliases onto warfarin). Salicylate is left out:
+in "magnesium salicylate" it is the salicylate that acts.
+"""
+
+CATION_ADJECTIVES: dict[str, str] = {
+    "ferrous": "iron",
+    "ferric": "iron",
+    "cupric": "copper",
+    "cuprous": "copper",
+    "stannous": "tin",
+}
+"""Cations named by adjective in salt names: "ferrous sulfate" is a salt of iron."""
+
+
+def moiety_name(normalized: str) -> str | None:
+    """The name of the part of a salt that acts: ``lithium carbonate`` -> ``lithium``, ``ferrous sulfate``
+    -> ``iron``, ``medroxyprogesterone acetate`` -> ``medroxyprogesterone``; None when the name ends in no
+    counter-ion word, or too little is left to be a name. Whether it names a known ingredient is the
+    caller's question."""
+    words = normalized.split()
+    stripped = False
+    while len(words) > 1 and words[-1] in MOIETY_COUNTER_WORDS:
+        words = words[:-1]
+        stripped = True
+    rest = " ".join(words)
+    if not stripped or len(rest) < 3:
+        return None
+    return CATION_ADJECTIVES.get(rest, rest)
+
+
 def acid_salt_variants(normalized: str) -> Iterator[str]:
     """The acid/anion spelling of the same ingredient: ``clavulanic acid`` <-> ``clavulanate``.
 

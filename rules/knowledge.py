@@ -25,6 +25,10 @@ class ClassLookup(Protocol):
         """Every ingredient of the class, its subclasses' included."""
         ...
 
+    def moieties_of(self, ingredient_id: str) -> frozenset[str]:
+        """The ingredients that act in a salt (lithium for lithium carbonate); empty for most."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class InteractionFact:
@@ -99,6 +103,9 @@ class _NoClasses:
     def members_of(self, class_id: str) -> frozenset[str]:
         return frozenset()
 
+    def moieties_of(self, ingredient_id: str) -> frozenset[str]:
+        return frozenset()
+
 
 class _NoInteractions:
     def interactions(self, a: str, b: str) -> Sequence[InteractionFact]:
@@ -145,4 +152,27 @@ class EngineKnowledge:
 
     def class_name(self, class_id: str) -> str:
         info = self.class_info.get(class_id)
-        return info.name if info else class_id
+        return info.name if info else self.drug_names.get(class_id, class_id)
+
+    def shared_moiety(self, a: str, b: str) -> str | None:
+        """The substance two ingredient ids both are: one's moiety when the other is it (lithium carbonate,
+        lithium), or the moiety of two salts (lithium carbonate, lithium citrate); None otherwise."""
+        moieties_a, moieties_b = self.classes.moieties_of(a), self.classes.moieties_of(b)
+        if b in moieties_a:
+            return b
+        if a in moieties_b:
+            return a
+        common = moieties_a & moieties_b
+        return min(common) if common else None
+
+    def same_substance(self, a: str, b: str) -> bool:
+        """Whether two ingredient ids are one substance (equal, or see :meth:`shared_moiety`): taking both
+        is duplicate therapy, not an interaction."""
+        return a == b or self.shared_moiety(a, b) is not None
+
+    def covered_as(self, key: str) -> str:
+        """How an ingredient came under ``key``, one of its class keys: "a member of <class>", or, when the
+        key is the ingredient's moiety (lithium for lithium carbonate), "a form of <moiety>"."""
+        if key not in self.class_info and key in self.drug_names:
+            return f"a form of {self.drug_names[key]}"
+        return f"a member of {self.class_name(key)}"

@@ -33,18 +33,22 @@ class CompiledMatch:
     ingredients: frozenset[str]
     classes: frozenset[str]
     exclude: frozenset[str]
+    keys: frozenset[str]
+    """Ingredients and classes: what an ingredient's class set is tested against. A salt's class set holds
+    its moiety (lithium for lithium carbonate), so a rule naming the moiety covers the salt."""
 
     @classmethod
     def of(cls, match: DrugMatch) -> CompiledMatch:
-        return cls(frozenset(match.ingredients), frozenset(match.classes), frozenset(match.exclude_ingredients))
+        ingredients, classes = frozenset(match.ingredients), frozenset(match.classes)
+        return cls(ingredients, classes, frozenset(match.exclude_ingredients), ingredients | classes)
 
     def matches(self, ingredient_id: str, classes: frozenset[str]) -> str | None:
-        """The id that matched (the ingredient or one of its classes), or None."""
-        if ingredient_id in self.exclude:
+        """The id that matched (the ingredient, its moiety or one of its classes), or None."""
+        if ingredient_id in self.exclude or (self.exclude and not self.exclude.isdisjoint(classes)):
             return None
         if ingredient_id in self.ingredients:
             return ingredient_id
-        hit = self.classes & classes
+        hit = self.keys & classes
         return min(hit) if hit else None
 
     def trigger_ids(self) -> Iterable[str]:

@@ -15,7 +15,13 @@ Ingredients (RxNorm ids) and their classes (MEMBER_OF_CLASS; IS_A between classe
     ANSM:ANTI-INFLAMMATOIRES NON STEROIDIENS ── ibuprofen, naproxen
 
     others: metformin 6809, abacavir 190521, simvastatin 36567, clarithromycin 21212,
-            terbinafine 37801, dabigatran 1546356, isotretinoin 6064
+            terbinafine 37801, dabigatran 1546356, isotretinoin 6064, hydrochlorothiazide 5487
+
+Salts and their moiety (HAS_ACTIVE_MOIETY)::
+
+    lithium 6448
+    ├── lithium carbonate 42351
+    └── lithium citrate 52105
 
 Interactions (INTERACTS_WITH)::
 
@@ -24,6 +30,7 @@ Interactions (INTERACTS_WITH)::
     ANSM:ANTIVITAMINES K × ANSM:AINS        moderate (ANSM, class level)
     simvastatin × clarithromycin            contraindicated (ANSM)
     lisinopril × ibuprofen                  moderate, non-interruptive (ONC non-interruptive)
+    lithium × hydrochlorothiazide           major (ANSM; stated for the moiety only)
 
 Indications (TREATS -> DOID:1508 candidiasis): fluconazole, itraconazole, terbinafine.
 Products (HAS_INGREDIENT, real RxNorm SCDs): warfarin sodium 5 MG Oral Tablet, fluconazole 150 MG Oral
@@ -55,6 +62,8 @@ IBUPROFEN, NAPROXEN, LISINOPRIL, ENALAPRIL = "RXNORM:5640", "RXNORM:7258", "RXNO
 CLOPIDOGREL, PRASUGREL, TICAGRELOR = "RXNORM:32968", "RXNORM:613391", "RXNORM:1116632"
 METFORMIN, ABACAVIR, SIMVASTATIN, CLARITHROMYCIN = "RXNORM:6809", "RXNORM:190521", "RXNORM:36567", "RXNORM:21212"
 DABIGATRAN, ISOTRETINOIN = "RXNORM:1546356", "RXNORM:6064"
+LITHIUM, LITHIUM_CARBONATE, LITHIUM_CITRATE = "RXNORM:6448", "RXNORM:42351", "RXNORM:52105"
+HYDROCHLOROTHIAZIDE = "RXNORM:5487"
 
 PRODUCTS = {
     "RXNORM:197699": ("fluconazole 150 MG Oral Tablet", FLUCONAZOLE),
@@ -83,6 +92,10 @@ _DRUGS = {
     CLARITHROMYCIN: "clarithromycin",
     DABIGATRAN: "dabigatran",
     ISOTRETINOIN: "isotretinoin",
+    LITHIUM: "lithium",
+    LITHIUM_CARBONATE: "lithium carbonate",
+    LITHIUM_CITRATE: "lithium citrate",
+    HYDROCHLOROTHIAZIDE: "hydrochlorothiazide",
 }
 _CLASSES = {
     "ALLERGYGROUP:penicillin": ("penicillins", "allergy_group"),
@@ -149,6 +162,11 @@ def rules_fixture_rows() -> tuple[list[NodeRow], list[EdgeRow]]:
         _ddi("ANSM:AINS", "ANSM:ANTIVITAMINES K", ANSM, "moderate", "NSAIDs add bleeding risk."),
         _ddi(CLARITHROMYCIN, SIMVASTATIN, ANSM, "contraindicated", "Rhabdomyolysis risk.", source_severity="CI"),
         _ddi(IBUPROFEN, LISINOPRIL, ONC_PASSIVE, "moderate", "Reduced antihypertensive effect.", interruptive=False),
+        _ddi(HYDROCHLOROTHIAZIDE, LITHIUM, ANSM, "major", "Raised lithium levels, with signs of overdose."),
+    ]
+    edges += [
+        EdgeRow(RelType.HAS_ACTIVE_MOIETY, salt, LITHIUM, {"source": "active_moieties@test"})
+        for salt in (LITHIUM_CARBONATE, LITHIUM_CITRATE)
     ]
     edges += [EdgeRow(RelType.TREATS, d, "DOID:1508", {"source": DC}) for d in (FLUCONAZOLE, ITRACONAZOLE, TERBINAFINE)]
     edges += [

@@ -177,6 +177,23 @@ def test_allergy_coded_as_a_drug_class_of_another_vocabulary(client: TestClient[
     assert "allergy Class 11281 was identified" not in card["detail"]  # an exact code: no wording was read
 
 
+def test_a_salt_is_screened_as_the_substance_it_delivers(client: TestClient[Any]) -> None:
+    """Lithium carbonate is what gets prescribed; the thiazide interaction is stated for lithium."""
+    carbonate = med_by_text("d1", "0", "lithium carbonate 300 MG Oral Capsule")
+    thiazide = med_by_text("m1", "0", "hydrochlorothiazide 25 MG Oral Tablet", "active")
+    (card,) = screen(client, drafts=[carbonate], meds=[thiazide])
+    assert card["indicator"] == "critical" and card["source"]["topic"]["code"] == "kgcds.drug-drug"
+    assert "lithium carbonate (as a form of lithium)" in card["detail"]
+    assert card["detail"].count("identified by") == 1  # said once, not by the engine and the card both
+    # Two salts of one substance are duplicate therapy, never an interaction of lithium with itself.
+    citrate = med_by_text("m2", "0", "lithium citrate 60 MG/ML Oral Solution", "active")
+    (duplicate,) = screen(client, drafts=[carbonate], meds=[citrate])
+    assert duplicate["source"]["topic"]["code"] == "kgcds.duplicate.ingredient"
+    assert duplicate["summary"].startswith("Duplicate lithium:")
+    # The moiety's knowledge reaches only its forms.
+    assert screen(client, drafts=[med_by_text("d1", "0", "metformin 500 MG Oral Tablet")], meds=[thiazide]) == []
+
+
 def test_record_entries_that_cannot_be_recognised_are_named_on_an_info_card(client: TestClient[Any]) -> None:
     tonic = med_request("m9", "855332")
     tonic["medicationCodeableConcept"] = {"text": "Grandma's tonic"}

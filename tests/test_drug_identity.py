@@ -11,6 +11,7 @@ from graph_loader.drug_identity import DrugResolver, shared_resolver
 from ontology.drug_names import (
     acid_salt_variants,
     french_variants,
+    moiety_name,
     normalize_drug_name,
     salt_stripped_candidates,
     strip_salt,
@@ -34,6 +35,33 @@ def test_salt_stripping_only_accepts_known_remainders() -> None:
     assert strip_salt("doxycycline hyclate monohydrate", known.__contains__) == "doxycycline"
     assert strip_salt("sodium chloride", known.__contains__) is None
     assert list(salt_stripped_candidates("fluconazole")) == []
+
+
+def test_moiety_name_is_what_is_left_of_a_salt_name() -> None:
+    assert moiety_name("lithium carbonate") == "lithium"
+    assert moiety_name("potassium chloride") == "potassium"
+    assert moiety_name("magnesium oxide") == "magnesium"
+    assert moiety_name("ferrous sulfate") == "iron"  # the cation named by its adjective
+    assert moiety_name("medroxyprogesterone acetate") == "medroxyprogesterone"
+    assert moiety_name("magnesium salicylate") is None  # the salicylate is what acts
+    assert moiety_name("d lysine") is None  # too little left to be a name
+    assert moiety_name("lithium") is None and moiety_name("amoxicillin") is None
+
+
+def test_mineral_salts_link_to_the_ingredient_that_acts(resolver: DrugResolver) -> None:
+    links = {form: moiety for form, moiety, _ in resolver.active_moieties()}
+    lithium, potassium, iron = (resolver.by_name(n) for n in ("lithium", "potassium", "iron"))
+    assert lithium is not None and potassium is not None and iron is not None
+    assert links[resolver.by_rxcui("42351") or ""] == lithium  # lithium carbonate
+    assert links[resolver.by_rxcui("52105") or ""] == lithium  # lithium citrate
+    assert links[resolver.by_rxcui("8591") or ""] == potassium  # potassium chloride
+    assert links[resolver.by_rxcui("24947") or ""] == iron  # ferrous sulfate
+    calcium_carbonate = resolver.by_rxcui("1897")
+    assert calcium_carbonate is not None and resolver.name_of(links[calcium_carbonate]) == "Calcium"
+    # Only primary names link: no ingredient is its own moiety, and a salicylate keeps its own action.
+    assert all(form != moiety for form, moiety in links.items())
+    assert resolver.by_rxcui("52364") not in links  # magnesium salicylate
+    assert lithium not in links and resolver.by_name("warfarin") not in links
 
 
 def test_french_variants_include_english_spelling() -> None:

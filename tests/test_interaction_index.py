@@ -191,3 +191,36 @@ def test_amoxicillin_paracetamol_has_no_major_interaction(
     classes, index, resolver, _ = real
     hits = index.lookup(_drug(resolver, "amoxicillin"), _drug(resolver, "acetaminophen"), classes)
     assert all(h.severity.rank > Severity.MAJOR.rank for h in hits)
+
+
+@pytest.mark.parametrize(
+    ("salt", "other"),
+    [
+        ("lithium carbonate", "hydrochlorothiazide"),  # stated for "LITHIUM" only
+        ("lithium carbonate", "ibuprofen"),
+        ("potassium chloride", "spironolactone"),  # "POTASSIUM" + potassium-sparing diuretics
+        ("ferrous sulfate", "ciprofloxacin"),  # "FER" + fluoroquinolones
+        ("calcium carbonate", "ciprofloxacin"),  # "CALCIUM" + fluoroquinolones
+    ],
+)
+def test_a_mineral_salt_gets_the_interactions_stated_for_its_moiety(
+    real: tuple[DrugClassIndex, InteractionIndex, DrugResolver, LoadReport], salt: str, other: str
+) -> None:
+    classes, index, resolver, _ = real
+    salt_id, other_id = _drug(resolver, salt), _drug(resolver, other)
+    (moiety,) = classes.moieties_of(salt_id)
+    assert moiety in classes.classes_of(salt_id)
+    hits = index.lookup(salt_id, other_id, classes)
+    assert any(h.key_a == moiety for h in hits), [(h.key_a, h.key_b) for h in hits]
+    # The moiety's classes come along: ANSM puts lithium among the serotonergic drugs, and so lithium carbonate.
+    assert classes.classes_of(moiety) <= classes.classes_of(salt_id)
+
+
+def test_a_salt_and_its_moiety_share_no_interaction_with_each_other(
+    real: tuple[DrugClassIndex, InteractionIndex, DrugResolver, LoadReport],
+) -> None:
+    classes, _, resolver, _ = real
+    # Classes of the moiety reach both salts, so the engine (not the index) must treat them as one substance.
+    carbonate, citrate = _drug(resolver, "lithium carbonate"), _drug(resolver, "lithium citrate")
+    assert classes.moieties_of(carbonate) == classes.moieties_of(citrate) == {_drug(resolver, "lithium")}
+    assert classes.moieties_of(_drug(resolver, "warfarin")) == frozenset()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from graph_loader.adapter import Row, SourceAdapter
+from graph_loader.adapters.active_moieties import ActiveMoietiesAdapter
 from graph_loader.adapters.allergy_groups import AllergyGroupsAdapter
 from graph_loader.adapters.atc import AtcAdapter
 from graph_loader.adapters.drug_indications import DrugCentralIndicationsAdapter, PharmacotherapyDBAdapter
@@ -40,8 +41,9 @@ class DrugVocabularyAdapter:
 
 
 def drug_adapters(paths: SourcePaths, resolver: DrugResolver) -> list[SourceAdapter]:
-    """The drug vocabulary group of a load, in order: ingredients, products, classes, indications."""
-    adapters: list[SourceAdapter] = [DrugVocabularyAdapter(resolver)]
+    """The drug vocabulary group of a load, in order: ingredients and their moieties, products, classes,
+    indications."""
+    adapters: list[SourceAdapter] = [DrugVocabularyAdapter(resolver), ActiveMoietiesAdapter(resolver)]
     if paths.rxnorm_products is not None or paths.rxnorm_products_2016 is not None:
         adapters.append(RxNormProductsAdapter(paths, resolver))
     if paths.drugcentral_pharm_class is not None:

@@ -151,7 +151,7 @@ def _finding(
 ) -> Finding:
     spec = rule.rule
     values = {"drug": ctx.name(ingredient), **values}
-    via = "" if matched == ingredient else f" (covered as a member of {ctx.knowledge.class_name(matched)})"
+    via = "" if matched == ingredient else f" (covered as {ctx.knowledge.covered_as(matched)})"
     lines = [
         f"**{draft.display}** (draft): {spec.title}.",
         "",

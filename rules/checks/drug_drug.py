@@ -58,8 +58,8 @@ def _analyse(ctx: EvalContext, draft_ids: tuple[str, ...], other_ids: tuple[str,
         partners_a = ctx.interactions_of(a)
         rules_a = ctx.ruleset.drug_drug_candidates(a, classes_a)
         for b in other_ids:
-            if a == b:
-                continue  # same ingredient twice is duplicate therapy, not an interaction
+            if ctx.knowledge.same_substance(a, b):
+                continue  # one substance twice (or a salt and its moiety) is duplicate therapy, not an interaction
             if setting.enabled:
                 facts.extend((a, b, f) for f in partners_a.interactions_with(b))
             classes_b = ctx.classes_of(b)
@@ -240,7 +240,7 @@ def _matched_text(ctx: EvalContext, a: str, b: str, fact: InteractionFact) -> st
     def side(ingredient: str, matched: str) -> str:
         if matched == ingredient:
             return ctx.name(ingredient)
-        return f"{ctx.name(ingredient)} (as a member of {ctx.knowledge.class_name(matched)})"
+        return f"{ctx.name(ingredient)} (as {ctx.knowledge.covered_as(matched)})"
 
     # ``matched_a`` belongs to whichever of a/b the fact was looked up with first.
     return f"{side(a, fact.matched_a)} × {side(b, fact.matched_b)} per {label_for(fact.source)[0]}"

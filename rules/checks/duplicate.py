@@ -37,7 +37,7 @@ def check(ctx: EvalContext) -> list[Finding]:
                 found = _duplicate(ctx, draft.ingredient_ids, other.ingredient_ids)
                 ctx.remember_pair(pairs, other.ingredient_ids, found)
             if isinstance(found, _Duplicate):
-                out.append(_finding(ctx, draft, other, role, found.rule_id, found.ingredient, found.class_id))
+                out.append(_finding(ctx, draft, other, role, found))
     return out
 
 
@@ -51,12 +51,20 @@ class _Duplicate:
     """The draft's ingredient that duplicates."""
     class_id: str | None
     """The shared class; None when the ingredient itself is shared."""
+    moiety: str | None = None
+    """When the two are different salts of one substance (or a salt and the substance): that substance."""
 
 
 def _duplicate(ctx: EvalContext, draft_ids: tuple[str, ...], other_ids: tuple[str, ...]) -> _Duplicate | None:
-    shared = sorted(set(draft_ids) & set(other_ids))
-    if shared and ctx.ruleset.builtin(SAME_INGREDIENT).enabled:
-        return _Duplicate(SAME_INGREDIENT, shared[0], None)
+    if ctx.ruleset.builtin(SAME_INGREDIENT).enabled:
+        shared = sorted(set(draft_ids) & set(other_ids))
+        if shared:
+            return _Duplicate(SAME_INGREDIENT, shared[0], None)
+        for ingredient in draft_ids:
+            for other in other_ids:
+                moiety = ctx.knowledge.shared_moiety(ingredient, other)
+                if moiety is not None:
+                    return _Duplicate(SAME_INGREDIENT, ingredient, None, moiety)
     if not ctx.ruleset.builtin(SAME_CLASS).enabled:
         return None
     other_classes: set[str] = set()
@@ -74,14 +82,17 @@ def _finding(
     draft: MedicationEntry,
     other: MedicationEntry,
     role: str,
-    rule_id: str,
-    ingredient: str,
-    class_id: str | None,
+    found: _Duplicate,
 ) -> Finding:
+    rule_id, class_id = found.rule_id, found.class_id
     setting = ctx.ruleset.builtin(rule_id)
     severity = setting.severity or Severity.MODERATE
-    name = ctx.name(ingredient)
-    if class_id is None:
+    name = ctx.name(found.ingredient)
+    if found.moiety is not None:
+        moiety = ctx.name(found.moiety)
+        summary = f"Duplicate {moiety}: already ordered as {other.display}"
+        why = f"{name} and {other.display} ({role}) are both {moiety}"
+    elif class_id is None:
         summary = f"Duplicate {name}: already ordered as {other.display}"
         why = f"{name} is also in {other.display} ({role})"
     else:
