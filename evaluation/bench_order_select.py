@@ -38,6 +38,7 @@ from cds_api.bootstrap import CompiledServices, compile_services
 from cds_api.settings import ApiSettings
 from evaluation.latency import percentile
 from evaluation.synthea_orders import order_sign_request, read_bundles
+from evaluation.wrk_client import run_wrk, wrk_path
 from graph_store.contract import GraphStore
 from kgcds.settings import default_data_dir
 from ontology.schema import load_schema
@@ -511,11 +512,16 @@ def _measure_server(
         if answer.status_code != 200:
             raise SystemExit(f"order-select answered {answer.status_code}: {answer.text[:300]}")
         asyncio.run(open_loop("127.0.0.1", port, path, body, 50, 2))  # warm-up
-        return {
+        measured: dict[str, Any] = {
             "response_bytes": len(answer.content),
             "open_loop": asyncio.run(open_loop("127.0.0.1", port, path, body, rate, seconds)),
             "throughput_8": asyncio.run(closed_loop("127.0.0.1", port, path, body, 8, seconds, server.pid)),
         }
+        if wrk_path() is not None:
+            # The same loads from a native client, whose own CPU per call is negligible (see wrk_client).
+            measured["wrk_8_connections"] = run_wrk(f"{base}{path}", body, 8, seconds)
+            measured["wrk_paced"] = run_wrk(f"{base}{path}", body, 8, seconds, paced_rate=rate)
+        return measured
     finally:
         server.terminate()
         server.join(10)

@@ -190,6 +190,7 @@ def test_a_salt_is_screened_as_the_substance_it_delivers(client: TestClient[Any]
     (duplicate,) = screen(client, drafts=[carbonate], meds=[citrate])
     assert duplicate["source"]["topic"]["code"] == "kgcds.duplicate.ingredient"
     assert duplicate["summary"].startswith("Duplicate lithium:")
+    assert duplicate["detail"].count("**Evidence:**") == 1  # the STOPP citation sits in the one evidence line
     # The moiety's knowledge reaches only its forms.
     assert screen(client, drafts=[med_by_text("d1", "0", "metformin 500 MG Oral Tablet")], meds=[thiazide]) == []
 

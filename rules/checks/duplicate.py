@@ -18,6 +18,7 @@ from rules.ruleset import BUILTIN_VERSION
 
 SAME_INGREDIENT = "kgcds.duplicate.ingredient"
 SAME_CLASS = "kgcds.duplicate.class"
+STOPP_V2 = "O'Mahony D, et al. STOPP/START criteria version 2. Age Ageing 2015;44:213-8."
 
 
 def therapeutic_classes(ctx: EvalContext, ingredient: str) -> frozenset[str]:
@@ -108,7 +109,8 @@ def _finding(
             "",
             f"**Management:** {management}",
             "",
-            "**Evidence:** STOPP v2 A3 (any duplicate drug class prescription); class from the knowledge graph.",
+            f"**Evidence:** STOPP v2 A3 (any duplicate drug class prescription; {STOPP_V2}); class from the "
+            "knowledge graph.",
         ]
     )
     return finding(
@@ -126,7 +128,7 @@ def _finding(
         source_url=None,
         source_dataset="kgcds_duplicate_therapy@1",
         source_version="1",
-        references=("O'Mahony D, et al. STOPP/START criteria version 2. Age Ageing 2015;44:213-8.",),
+        references=(STOPP_V2,),
         suggestions=(remove_suggestion(draft),),
         dedupe_key=pair_key(draft.ref, other.ref),
     )

@@ -1,0 +1,40 @@
+"""The wrk report parser of the HTTP benchmark (wrk itself is not needed: its report is text)."""
+
+from __future__ import annotations
+
+import pytest
+
+from evaluation.wrk_client import parse_wrk
+
+REPORT = """Running 10s test @ http://127.0.0.1:8092/cds-services/medication-safety-order-select
+  1 threads and 8 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     9.46ms    6.16ms 109.30ms   94.41%
+    Req/Sec     0.91k   156.54     1.15k    79.00%
+  Latency Distribution
+     50%  354.00us
+     75%    9.24ms
+     90%   12.11ms
+     99%    1.20s
+  9071 requests in 10.02s, 443.86MB read
+  Socket errors: connect 0, read 2, write 0, timeout 1
+  Non-2xx or 3xx responses: 4
+Requests/sec:    905.54
+Transfer/sec:     44.31MB
+"""
+
+
+def test_a_wrk_report_reads_as_rate_latencies_and_errors() -> None:
+    assert parse_wrk(REPORT) == {
+        "req_per_s": 905.5,
+        "requests": 9071,
+        "median_ms": 0.354,  # microseconds and seconds both come out in ms
+        "p99_ms": 1200.0,
+        "non_2xx": 4,
+        "socket_errors": 3,
+    }
+
+
+def test_anything_else_is_refused() -> None:
+    with pytest.raises(ValueError, match="not a wrk report"):
+        parse_wrk("wrk: command failed")
