@@ -191,6 +191,13 @@ def test_a_salt_is_screened_as_the_substance_it_delivers(client: TestClient[Any]
     assert duplicate["source"]["topic"]["code"] == "kgcds.duplicate.ingredient"
     assert duplicate["summary"].startswith("Duplicate lithium:")
     assert duplicate["detail"].count("**Evidence:**") == 1  # the STOPP citation sits in the one evidence line
+    # An allergy is to the substance that acts, whichever salt the record names.
+    (allergic,) = screen(client, drafts=[carbonate], allergies=[allergy("a1", "52105", "lithium citrate")])
+    assert allergic["indicator"] == "critical"
+    assert (
+        "lithium carbonate and lithium citrate (recorded in the allergy) are both forms of lithium"
+        in (allergic["detail"])
+    )
     # The moiety's knowledge reaches only its forms.
     assert screen(client, drafts=[med_by_text("d1", "0", "metformin 500 MG Oral Tablet")], meds=[thiazide]) == []
 

@@ -81,6 +81,10 @@ def _hits(ctx: EvalContext, ingredient: str, allergy: AllergyEntry, allergy_grou
                 ALLERGY_DATASET,
             )
         )
+    else:
+        same = _same_substance(ctx, ingredient, allergy)
+        if same is not None:
+            hits.append(_Hit("kgcds.allergy.ingredient", Severity.CONTRAINDICATED, ingredient, same, ALLERGY_DATASET))
     draft_groups = index.groups_of(ingredient) | (ctx.classes_of(ingredient) & set(allergy.class_ids))
     for group in sorted(draft_groups & allergy_groups):
         hits.append(
@@ -107,6 +111,22 @@ def _hits(ctx: EvalContext, ingredient: str, allergy: AllergyEntry, allergy_grou
                     )
                 )
     return hits
+
+
+def _same_substance(ctx: EvalContext, ingredient: str, allergy: AllergyEntry) -> str | None:
+    """Why ``ingredient`` is the allergy's substance in another form (lithium citrate for an allergy to
+    lithium carbonate), or None: allergy screening works on the substance that acts, not on the salt."""
+    name = ctx.name(ingredient)
+    for named in allergy.ingredient_ids:
+        moiety = ctx.knowledge.shared_moiety(ingredient, named)
+        if moiety is None:
+            continue
+        if moiety == named:
+            return f"{name} is a form of {ctx.name(moiety)}, the substance recorded in the allergy"
+        if moiety == ingredient:
+            return f"{name} is what acts in {ctx.name(named)}, the substance recorded in the allergy"
+        return f"{name} and {ctx.name(named)} (recorded in the allergy) are both forms of {ctx.name(moiety)}"
+    return None
 
 
 def _finding(ctx: EvalContext, draft: MedicationEntry, allergy: AllergyEntry, hits: list[_Hit]) -> Finding:
