@@ -151,6 +151,17 @@ class StoreContract:
         node = store.get_node("RXNORM:4450")
         assert node is not None and node.props["name"] == "fluconazole (renamed)"
 
+    def test_a_drug_to_drug_moiety_edge_round_trips(self, store: GraphStore) -> None:
+        _load(store)
+        salt = NodeRow(Label.DRUG, "RXNORM:42351", {"name": "lithium carbonate"})
+        moiety = NodeRow(Label.DRUG, "RXNORM:6448", {"name": "lithium"})
+        props = {"source": "active_moieties@test", "evidence": "lithium carbonate is a salt of lithium (by name)"}
+        store.upsert([salt, moiety], [EdgeRow(RelType.HAS_ACTIVE_MOIETY, "RXNORM:42351", "RXNORM:6448", props)])
+        frame = store.edges_frame(RelType.HAS_ACTIVE_MOIETY)
+        assert frame.select("source_id", "target_id", "source", "evidence").rows() == [
+            ("RXNORM:42351", "RXNORM:6448", props["source"], props["evidence"])
+        ]
+
     def test_upsert_with_missing_endpoint_fails_cleanly(self, store: GraphStore) -> None:
         _load(store)
         before = store.relationship_counts()
