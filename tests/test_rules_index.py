@@ -15,6 +15,8 @@ from knowledge_index.interactions import InteractionIndex
 from knowledge_index.pgx import PgxIndex, parse_recommendations
 from ontology.schema import GraphSchema
 from rules.graph_knowledge import IndexInteractions
+from rules.ruleset import CompiledMatch
+from rules.schema import DrugMatch
 from tests import rules_fixture_graph as g
 
 
@@ -67,3 +69,16 @@ def test_fast_interaction_views_agree_with_the_shared_index(store: EmbeddedGraph
     assert compared >= 4
     assert ours.interacts_with_keys(g.ITRACONAZOLE, ours.interaction_keys([g.WARFARIN]))
     assert not ours.interacts_with_keys(g.TERBINAFINE, ours.interaction_keys([g.WARFARIN]))
+
+
+def test_a_rule_naming_the_moiety_covers_its_salts(store: EmbeddedGraphStore) -> None:
+    classes = DrugClassIndex.from_store(store)
+    carbonate = classes.classes_of(g.LITHIUM_CARBONATE)
+    assert classes.moieties_of(g.LITHIUM_CARBONATE) == {g.LITHIUM} and g.LITHIUM in carbonate
+    on_lithium = CompiledMatch.of(DrugMatch(ingredients=[g.LITHIUM]))
+    assert on_lithium.matches(g.LITHIUM_CARBONATE, carbonate) == g.LITHIUM
+    assert on_lithium.matches(g.WARFARIN, classes.classes_of(g.WARFARIN)) is None
+    # Excluding the moiety excludes every form of it.
+    nsaids_but_lithium = CompiledMatch.of(DrugMatch(classes=["ANSM:AINS"], exclude_ingredients=[g.LITHIUM]))
+    assert nsaids_but_lithium.matches(g.LITHIUM_CARBONATE, carbonate | {"ANSM:AINS"}) is None
+    assert nsaids_but_lithium.matches(g.IBUPROFEN, classes.classes_of(g.IBUPROFEN)) == "ANSM:AINS"
