@@ -36,6 +36,33 @@ MIN_INDICATION_OVERLAP = 0.2
 _ROUTE_PATTERNS = tuple((re.compile(rf"\b(?:{words})\b", re.IGNORECASE), route) for words, route in _ROUTE_WORDS)
 
 
+# Where a product acts on the spot and little of it reaches the blood. Anything swallowed, or absorbed through
+# a mucosa or by design (oral gel, mouthwash, vaginal, rectal, nasal, inhaled, transdermal), is not local:
+# miconazole oral gel raises the INR as the tablets do. Nor is the eye: drops drain through the nose into the
+# blood, and timolol drops slow the heart with verapamil.
+_LOCAL_SITE_WORDS: tuple[tuple[str, str], ...] = (
+    ("otic", "ear"),
+    ("topical|cutaneous|shampoo", "skin"),
+)
+_LOCAL_SITE_PATTERNS = tuple((re.compile(rf"\b(?:{w})\b", re.IGNORECASE), site) for w, site in _LOCAL_SITE_WORDS)
+_ABSORBED = re.compile(
+    r"\b(?:oral|mouth\w*|dental|buccal|sublingual|mucosal|vaginal|rectal|nasal|inhal\w*|transdermal|urethral)\b",
+    re.IGNORECASE,
+)
+
+
+def local_site(product_name: str) -> str | None:
+    """``skin`` or ``ear`` when a product is applied there and little reaches the blood ("ketoconazole 20 MG/ML
+    Topical Cream" -> skin); None otherwise, and for any swallowed, mucosal, inhaled or eye form."""
+    text = product_name.split(" [", 1)[0]
+    if _ABSORBED.search(text):
+        return None
+    for pattern, site in _LOCAL_SITE_PATTERNS:
+        if pattern.search(text):
+            return site
+    return None
+
+
 def route_of(product_name: str) -> str | None:
     """The route an RxNorm clinical/branded drug name implies ("fluconazole 150 MG Oral Tablet" -> oral)."""
     text = product_name.split(" [", 1)[0]  # "[Brand]" names could contain any word
@@ -53,10 +80,15 @@ class IndicationIndex:
     """DrugProduct id -> route of its dose form."""
     ingredient_routes: Mapping[str, frozenset[str]] = field(default_factory=dict)
     """Ingredient -> routes of its single-ingredient products: what it can be ordered as on its own."""
+    product_sites: Mapping[str, str] = field(default_factory=dict)
+    """DrugProduct id -> the site it is applied to, for products little absorbed (see :func:`local_site`)."""
+    absorbed_through_skin: frozenset[str] = frozenset()
+    """Ingredients with a transdermal product: on the skin they may be meant for the blood (testosterone gel,
+    nitroglycerin ointment), so their skin products are never taken as local."""
 
     @classmethod
     def empty(cls) -> IndicationIndex:
-        return cls({}, {}, {}, {})
+        return cls({}, {}, {}, {}, {}, frozenset())
 
     @classmethod
     def from_store(cls, store: GraphStore) -> IndicationIndex:
@@ -67,10 +99,14 @@ class IndicationIndex:
             by_disease[row["target_id"]].add(row["source_id"])
         products = store.nodes_frame(Label.DRUG_PRODUCT)
         product_routes: dict[str, str] = {}
+        product_sites: dict[str, str] = {}
         for product, name in zip(products["id"].to_list(), products["name"].to_list(), strict=True):
             route = route_of(name or "")
             if route is not None:
                 product_routes[product] = route
+            site = local_site(name or "")
+            if site is not None:
+                product_sites[product] = site
         ingredients_of: dict[str, set[str]] = defaultdict(set)
         edges = store.edges_frame(RelType.HAS_INGREDIENT)
         for product, ingredient in zip(edges["source_id"].to_list(), edges["target_id"].to_list(), strict=True):
@@ -84,6 +120,13 @@ class IndicationIndex:
             {k: frozenset(v) for k, v in by_disease.items()},
             product_routes,
             {k: frozenset(v) for k, v in routes.items()},
+            product_sites,
+            frozenset(
+                ingredient
+                for product, ingredients in ingredients_of.items()
+                if product_routes.get(product) == "transdermal"
+                for ingredient in ingredients
+            ),
         )
 
     def ranked_alternatives(self, drug_id: str, limit: int = 8) -> tuple[str, ...]:
@@ -123,6 +166,20 @@ class IndicationIndex:
             return found
         routes = self.ingredient_routes.get(ingredient, frozenset())
         return next(iter(routes)) if len(routes) == 1 else None
+
+    def order_site(self, codes: Iterable[str], display: str, ingredients: Iterable[str]) -> str | None:
+        """Where an order is applied when little of it reaches the blood (skin, ear): its product code's dose
+        form, else its text's; None for systemic use, for an ingredient that also comes as a transdermal
+        product, or when it cannot be told."""
+        for code in codes:
+            if code in self.product_routes:
+                site = self.product_sites.get(code)
+                break
+        else:
+            site = local_site(display)
+        if site is None or not self.absorbed_through_skin.isdisjoint(ingredients):
+            return None
+        return site
 
     def _ranked(self, drug_id: str) -> list[tuple[str, int]]:
         shared: Counter[str] = Counter()

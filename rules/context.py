@@ -39,6 +39,7 @@ class EvalContext:
     _all_ingredients: set[str] | None = None
     _others: dict[int, list[tuple[MedicationEntry, str]]] = field(default_factory=dict)
     _allergic: set[str] | None = None
+    _sites: dict[str, str | None] = field(default_factory=dict)
 
     def remember(self, key: Hashable, value: object) -> None:
         # Bounded: keys are pairs of ingredient sets, so a long-running server could meet many.
@@ -85,6 +86,12 @@ class EvalContext:
             out.extend((d, "another draft order") for d in self.patient.drafts[index + 1 :])
             self._others[index] = out
         return out
+
+    def local_site(self, med: MedicationEntry) -> str | None:
+        """Where the order is applied when little of it reaches the blood (skin, ear); None when systemic."""
+        if med.ref not in self._sites:
+            self._sites[med.ref] = self.knowledge.indications.order_site(med.codes, med.display, med.ingredient_ids)
+        return self._sites[med.ref]
 
     def name(self, ingredient_id: str) -> str:
         return self.knowledge.drug_name(ingredient_id)

@@ -202,6 +202,18 @@ def test_a_salt_is_screened_as_the_substance_it_delivers(client: TestClient[Any]
     assert screen(client, drafts=[med_by_text("d1", "0", "metformin 500 MG Oral Tablet")], meds=[thiazide]) == []
 
 
+def test_an_interaction_with_a_drug_put_on_the_skin_is_shown_for_information(client: TestClient[Any]) -> None:
+    """Azoles + warfarin is stated for systemic use; a ketoconazole cream puts little into the blood."""
+    warfarin = med_request("m1", "855332")
+    cream = med_by_text("d1", "0", "ketoconazole 20 MG/ML Topical Cream")
+    (card,) = screen(client, drafts=[cream], meds=[warfarin])
+    assert card["indicator"] == "info" and card["summary"].endswith("when systemic; here applied to the skin")
+    assert "is applied to the skin, so little of it reaches the blood" in card["detail"]
+    assert "**major** interaction" in card["detail"]  # what the source says is still said
+    tablet = med_by_text("d1", "0", "ketoconazole 200 MG Oral Tablet")
+    assert [c["indicator"] for c in screen(client, drafts=[tablet], meds=[warfarin])] == ["critical"]
+
+
 def test_record_entries_that_cannot_be_recognised_are_named_on_an_info_card(client: TestClient[Any]) -> None:
     tonic = med_request("m9", "855332")
     tonic["medicationCodeableConcept"] = {"text": "Grandma's tonic"}

@@ -20,7 +20,7 @@ from graph_loader.report import LoadReport
 from graph_loader.rows import EdgeRow, NodeRow
 from graph_loader.validate import GraphValidator
 from graph_store.embedded import EmbeddedGraphStore
-from knowledge_index.indications import IndicationIndex, route_of
+from knowledge_index.indications import IndicationIndex, local_site, route_of
 from ontology.schema import GraphSchema
 from ontology.vocab import Label, RelType
 from rules.alternatives import ranked_candidates
@@ -140,6 +140,33 @@ def test_route_of_reads_the_dose_form_of_real_rxnorm_products(shared_data: Path)
     assert route_of("nitroglycerin 0.4 MG Sublingual Tablet") == "oromucosal"
     assert route_of("clotrimazole 100 MG Vaginal Tablet") == "vaginal"
     assert route_of("fluconazole") is None
+
+
+def test_local_site_is_only_where_little_reaches_the_blood() -> None:
+    assert local_site("ketoconazole 20 MG/ML Topical Cream") == "skin"
+    assert local_site("ketoconazole 20 MG/ML Medicated Shampoo") == "skin"
+    assert local_site("ciprofloxacin 2 MG/ML Otic Solution") == "ear"
+    # Swallowed, mucosal, inhaled, transdermal or eye forms all reach the blood.
+    for name in (
+        "miconazole 20 MG/ML Oral Gel",
+        "metronidazole 0.0075 MG/MG Vaginal Gel",
+        "fentanyl 0.025 MG/HR Transdermal System",
+        "timolol 5 MG/ML Ophthalmic Solution",
+        "ketoconazole 200 MG Oral Tablet",
+        "chlorhexidine gluconate 1.2 MG/ML Mouthwash",
+    ):
+        assert local_site(name) is None, name
+
+
+def test_skin_forms_of_drugs_also_made_as_patches_are_not_local() -> None:
+    index = replace_knowledge(
+        IndicationIndex.empty(), product_routes={"RXNORM:1": "topical"}, product_sites={"RXNORM:1": "skin"}
+    )
+    assert index.order_site(("RXNORM:1",), "anything", ("RXNORM:6135",)) == "skin"  # the product code decides
+    assert index.order_site((), "ketoconazole 20 MG/ML Topical Cream", ("RXNORM:6135",)) == "skin"
+    assert index.order_site(("RXNORM:2",), "ketoconazole 200 MG Oral Tablet", ("RXNORM:6135",)) is None
+    patched = replace_knowledge(index, absorbed_through_skin=frozenset({"RXNORM:10379"}))  # testosterone
+    assert patched.order_site((), "testosterone 10 MG/ACTUAT Topical Gel", ("RXNORM:10379",)) is None
 
 
 def test_order_route_from_product_code_then_text_then_the_only_route(store: EmbeddedGraphStore) -> None:

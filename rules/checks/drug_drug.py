@@ -182,20 +182,30 @@ def _pair_card(ctx: EvalContext, facts: list[tuple[str, str, InteractionFact]], 
 
 def _render(ctx: EvalContext, pair: _PairCard, draft: MedicationEntry, other: MedicationEntry, role: str) -> Finding:
     verdict = pair.verdict
+    severity, interruptive, summary = verdict.severity, verdict.interruptive, pair.summary
     where = "also being ordered" if role == "another draft order" else "on the active medication list"
-    detail = (
-        f"**{draft.display}** (draft) with **{other.display}** ({role}): **{verdict.severity.value}** interaction.\n"
-        f"\n**Why for this patient:** {other.display} is {where}; {pair.why_tail}"
-    )
+    detail = f"**{draft.display}** (draft) with **{other.display}** ({role}): **{severity.value}** interaction.\n"
+    local = next(((m, site) for m in (draft, other) if (site := ctx.local_site(m)) is not None), None)
+    if local is not None and (interruptive or severity is not Severity.MINOR):
+        # The sources state interactions for systemic use; on the skin, eye or ear little reaches the blood.
+        # Shown, so the pair is not hidden, but only for information.
+        med, site = local
+        detail += (
+            f"\n**Route:** {med.display} is applied to the {site}, so little of it reaches the blood: this "
+            f"{severity.value} interaction, stated for systemic use, is shown for information only.\n"
+        )
+        summary = fit_summary(f"{summary} when systemic; here applied to the {site}")
+        severity, interruptive = Severity.MINOR, False
+    detail += f"\n**Why for this patient:** {other.display} is {where}; {pair.why_tail}"
     return finding(
         rule_id=verdict.rule_id,
         rule_version=verdict.rule_version,
         kind="drug-drug",
-        severity=verdict.severity,
-        interruptive=verdict.interruptive,
+        severity=severity,
+        interruptive=interruptive,
         draft=draft,
         other_ref=other.ref,
-        summary=pair.summary,
+        summary=summary,
         detail=detail,
         management=verdict.management,
         source_label=verdict.label,
