@@ -40,6 +40,8 @@ class EvalContext:
     _others: dict[int, list[tuple[MedicationEntry, str]]] = field(default_factory=dict)
     _allergic: set[str] | None = None
     _sites: dict[str, str | None] = field(default_factory=dict)
+    _active: tuple[frozenset[str], frozenset[str]] | None = None
+    """The active medications' ingredients and their interaction keys (see ``_keys_taken_besides``)."""
 
     def remember(self, key: Hashable, value: object) -> None:
         # Bounded: keys are pairs of ingredient sets, so a long-running server could meet many.
@@ -128,7 +130,7 @@ class EvalContext:
         taken = self.all_ingredients()
         allergic = self.allergic_groups()
         knowledge = self.knowledge
-        keys = knowledge.interactions.interaction_keys(taken - {draft_ingredient})
+        keys = self._keys_taken_besides(draft_ingredient)
         candidates = self.candidates(draft_ingredient, route)
         shared_effect = self._class_effects(draft_ingredient, keys) if candidates else frozenset()
         picks: list[str] = []
@@ -157,6 +159,21 @@ class EvalContext:
         )
         self._alternatives[(draft_ingredient, route)] = found
         return found
+
+    def _keys_taken_besides(self, draft_ingredient: str) -> frozenset[str]:
+        """The interaction keys of everything the patient takes or is ordered but ``draft_ingredient``.
+
+        The active medications' keys are united once per evaluation; each draft then adds only the other
+        drafts' (one union of twenty drugs' keys instead of one per draft)."""
+        lookup = self.knowledge.interactions
+        if self._active is None:
+            ingredients = frozenset(i for m in self.patient.active_medications for i in m.ingredient_ids)
+            self._active = ingredients, lookup.interaction_keys(ingredients)
+        active, active_keys = self._active
+        if draft_ingredient in active:  # also on the active list: it must be left out of that union too
+            return lookup.interaction_keys(self.all_ingredients() - {draft_ingredient})
+        drafted = {i for d in self.patient.drafts for i in d.ingredient_ids} - active - {draft_ingredient}
+        return active_keys.union(lookup.interaction_keys(drafted)) if drafted else active_keys
 
     def suggestions(self, draft: MedicationEntry, draft_ingredient: str) -> tuple[Suggestion, ...]:
         """Cancel the draft, then its alternatives: the same for every card about this draft and ingredient."""

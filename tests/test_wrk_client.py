@@ -1,4 +1,4 @@
-"""The wrk report parser of the HTTP benchmark (wrk itself is not needed: its report is text)."""
+"""The report parsers of the benchmarks (wrk and valgrind are not needed: their reports are text)."""
 
 from __future__ import annotations
 
@@ -38,3 +38,11 @@ def test_a_wrk_report_reads_as_rate_latencies_and_errors() -> None:
 def test_anything_else_is_refused() -> None:
     with pytest.raises(ValueError, match="not a wrk report"):
         parse_wrk("wrk: command failed")
+
+
+def test_a_callgrind_total_reads_as_an_instruction_count() -> None:
+    from evaluation.bench_instructions import read_totals
+
+    assert read_totals("events: Ir\nsummary: 0\ntotals: 419202060\n") == 419_202_060
+    with pytest.raises(ValueError, match="not a callgrind output"):
+        read_totals("events: Ir\n")
