@@ -46,7 +46,8 @@ _LOCAL_SITE_WORDS: tuple[tuple[str, str], ...] = (
 )
 _LOCAL_SITE_PATTERNS = tuple((re.compile(rf"\b(?:{w})\b", re.IGNORECASE), site) for w, site in _LOCAL_SITE_WORDS)
 _ABSORBED = re.compile(
-    r"\b(?:oral|mouth\w*|dental|buccal|sublingual|mucosal|vaginal|rectal|nasal|inhal\w*|transdermal|urethral)\b",
+    r"\b(?:oral|mouth\w*|dental|gingival|periodontal|buccal|sublingual|mucosal|mucous|vaginal|rectal|enema"
+    r"|suppository|nasal|inhal\w*|transdermal|urethral)\b",
     re.IGNORECASE,
 )
 

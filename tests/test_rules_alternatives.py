@@ -154,6 +154,7 @@ def test_local_site_is_only_where_little_reaches_the_blood() -> None:
         "timolol 5 MG/ML Ophthalmic Solution",
         "ketoconazole 200 MG Oral Tablet",
         "chlorhexidine gluconate 1.2 MG/ML Mouthwash",
+        "lidocaine hydrochloride 40 MG/ML Mucous Membrane Topical Solution",
     ):
         assert local_site(name) is None, name
 

@@ -244,6 +244,21 @@ def test_same_ingredient_twice(engine: RulesEngine) -> None:
     assert f.rule_id == "kgcds.duplicate.ingredient"
 
 
+def test_a_cream_and_a_tablet_of_one_class_are_shown_not_alerted(engine: RulesEngine) -> None:
+    tablet = med(g.NAPROXEN, "naproxen 500 MG Oral Tablet")
+    gel = med(g.IBUPROFEN, "ibuprofen 50 MG/G Topical Gel", draft=True)
+    (f,) = kinds(engine.evaluate(patient(active=(tablet,), drafts=(gel,)), NOW), "duplicate-therapy")
+    assert f.severity is Severity.MINOR and not f.interruptive and f.summary.endswith("(skin and systemic)")
+    assert "is applied to the skin and the other is not" in f.detail_markdown
+    # Two systemic forms are a duplicate to act on; so are two creams of one drug, on the same skin.
+    oral = med(g.IBUPROFEN, "ibuprofen 400 MG Oral Tablet", draft=True)
+    (f,) = kinds(engine.evaluate(patient(active=(tablet,), drafts=(oral,)), NOW), "duplicate-therapy")
+    assert f.severity is Severity.MODERATE and f.interruptive
+    cream = med(g.IBUPROFEN, "ibuprofen 50 MG/G Topical Cream", ref="MedicationRequest/cream")
+    (f,) = kinds(engine.evaluate(patient(active=(cream,), drafts=(gel,)), NOW), "duplicate-therapy")
+    assert f.severity is Severity.MODERATE and f.interruptive
+
+
 def test_atc_level_3_and_allergy_groups_are_not_therapeutic_duplicates(engine: RulesEngine) -> None:
     # clopidogrel and prasugrel share ATC B01AC (level 4) -> duplicate; the fixture's ATC B01A (level 3) alone would not
     p = patient(active=(med(g.CLOPIDOGREL, "clopidogrel"),), drafts=(med(g.PRASUGREL, "prasugrel", draft=True),))

@@ -101,10 +101,22 @@ def _finding(
         summary = f"Duplicate therapy: {name} and {other.display} are both {class_name}"
         why = f"{name} and {other.display} ({role}) are both in the class {class_name} ({class_id})"
     management = "Confirm both are intended (e.g. a switch or a dose change); otherwise cancel one."
+    interruptive = setting.interruptive if setting.interruptive is not None else True
+    route: list[str] = []
+    draft_site, other_site = ctx.local_site(draft), ctx.local_site(other)
+    if (draft_site is None) != (other_site is None):
+        # One on the skin or in the ear, the other systemic: the two do not add up in the blood. Two creams
+        # of one drug still do, on the skin, so only a mixed pair is shown for information.
+        local, site = (draft, draft_site) if draft_site else (other, other_site)
+        note = f"**Route:** {local.display} is applied to the {site} and the other is not, so they do not add up"
+        route = [f"{note} in the blood: shown for information only.", ""]
+        summary = f"{summary} ({site} and systemic)"
+        severity, interruptive = Severity.MINOR, False
     detail = "\n".join(
         [
             f"**{draft.display}** (draft) duplicates **{other.display}**.",
             "",
+            *route,
             f"**Why for this patient:** {why}.",
             "",
             f"**Management:** {management}",
@@ -118,7 +130,7 @@ def _finding(
         rule_version=BUILTIN_VERSION,
         kind="duplicate-therapy",
         severity=severity,
-        interruptive=setting.interruptive if setting.interruptive is not None else True,
+        interruptive=interruptive,
         draft=draft,
         other_ref=other.ref,
         summary=summary,
