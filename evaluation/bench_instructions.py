@@ -1,8 +1,8 @@
 """Instructions per order-select call, counted by valgrind's callgrind: a figure that does not move with the VM.
 
 Wall-clock figures on this shared 2-core VM vary several-fold between runs, so a 5 % change cannot be seen
-in them. Callgrind counts the instructions executed: the same code and inputs give the same count to about
-0.1 %, whatever else the machine is doing. Only the screening loop is counted (the index is compiled and the
+in them. Callgrind counts the instructions executed: with the hash seed fixed, the same code and inputs give
+the same count to about 0.1 %, whatever else the machine is doing. Only the screening loop is counted (the index is compiled and the
 memos warmed first, as in a running server); each call screens the heavy patient of
 :mod:`evaluation.bench_order_select` with new ids.
 
@@ -85,7 +85,9 @@ def count(store: str | None, fixture: bool, calls: int) -> int:
             *(["--store", store] if store else []),
             *(["--fixture"] if fixture else []),
         ]
-        done = subprocess.run(command, capture_output=True, text=True)
+        # A fixed hash seed: set and dict layouts, and so the work of probing them, then repeat between runs.
+        env = {**os.environ, "PYTHONHASHSEED": "0"}
+        done = subprocess.run(command, capture_output=True, text=True, env=env)
         if done.returncode != 0 or not out.exists():
             raise SystemExit(f"valgrind failed ({done.returncode}): {done.stderr[-800:]}")
         return read_totals(out.read_text())
