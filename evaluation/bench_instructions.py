@@ -2,9 +2,9 @@
 
 Wall-clock figures on this shared 2-core VM vary several-fold between runs, so a 5 % change cannot be seen
 in them. Callgrind counts the instructions executed: with the hash seed fixed, the same code and inputs give
-the same count to about 0.1 %, whatever else the machine is doing. Only the screening loop is counted (the index is compiled and the
-memos warmed first, as in a running server); each call screens the heavy patient of
-:mod:`evaluation.bench_order_select` with new ids.
+the same count to about 0.02 %, whatever else the machine is doing. Only the screening loop is counted (the
+index is compiled and the memos warmed first, as in a running server); each call screens the heavy patient
+of :mod:`evaluation.bench_order_select` with new ids.
 
     .venv/bin/python -m evaluation.bench_instructions --store /path/to/graph [--calls 100]
 
