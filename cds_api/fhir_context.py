@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 from cds_api.errors import Unprocessable
 from cds_api.fhir_models import FHIR_R4_RESOURCE_TYPES, CodeableConcept, FhirResource, HookRequest
 from cds_api.memo import remember
-from cds_api.prefetch import GENOMIC_LOINC, LOINC_SYSTEM, PREGNANCY_LOINC, PatientRecord
+from cds_api.prefetch import GENOMIC_LOINC, INCLUDED, LOINC_SYSTEM, PREGNANCY_LOINC, PatientRecord
 from cds_api.terminology import Terminology
 from ontology.allergen_text import allergen_name, states_no_allergy
 from ontology.curie import CodeSystemMap
@@ -108,11 +108,12 @@ class ContextBuilder:
         patient = next(iter(record.of("patient")), None)
         draft_refs = {ref_of(r, i, "draft") for i, r in enumerate(drafts)}
         # A draft that cannot be recognised gets its own card (it was not screened at all): not listed here.
+        referenced = ReferencedMedications(record, request)
         draft_entries = tuple(
-            self._medication(r, ref_of(r, i, "draft"), True, terminology, []) for i, r in enumerate(drafts)
+            self._medication(r, ref_of(r, i, "draft"), True, terminology, [], referenced) for i, r in enumerate(drafts)
         )
         others = [
-            self._medication(r, ref_of(r, i, "context-draft"), True, terminology, unmapped)
+            self._medication(r, ref_of(r, i, "context-draft"), True, terminology, unmapped, referenced)
             for i, r in enumerate(context_drafts)
         ]
         for i, resource in enumerate(record.of("medications")):
@@ -121,7 +122,7 @@ class ContextBuilder:
                 continue
             ref = ref_of(resource, i, "active")
             if ref not in draft_refs:
-                others.append(self._medication(resource, ref, False, terminology, unmapped))
+                others.append(self._medication(resource, ref, False, terminology, unmapped, referenced))
         observations = record.of("labs") + record.of("genomics")
         conditions = record.of("conditions")
         # Medications and allergies are read now: what does not map must be reported on every call.
@@ -140,11 +141,17 @@ class ContextBuilder:
         )
 
     def _medication(
-        self, resource: FhirResource, ref: str, is_draft: bool, terminology: Terminology, unmapped: list[str]
+        self,
+        resource: FhirResource,
+        ref: str,
+        is_draft: bool,
+        terminology: Terminology,
+        unmapped: list[str],
+        referenced: ReferencedMedications | None = None,
     ) -> MedicationEntry:
-        concept = medication_concept(resource)
+        concept = medication_concept(resource, referenced)
         codes = self.curies(concept)
-        display = display_of(concept) or "unnamed medication"
+        display = display_of(concept) or _unnamed_medication(resource)
         resolution = terminology.resolve_drug(codes, display)
         if not resolution.ingredient_ids:
             unmapped.append(f"medication {display!r} ({', '.join(codes) or 'no code'}): not recognised, not screened")
@@ -280,7 +287,52 @@ class ContextBuilder:
             )
 
 
-def medication_concept(resource: FhirResource) -> CodeableConcept | None:
+class ReferencedMedications:
+    """Medication resources an order may reference by id (``Medication/123``): those the medications search
+    ``_include``d, and those sent beside the drafts. Collected only when an order references one: most
+    orders carry their code."""
+
+    __slots__ = ("_by_id", "_record", "_request")
+
+    def __init__(self, record: PatientRecord, request: HookRequest) -> None:
+        self._record = record
+        self._request = request
+        self._by_id: dict[str, CodeableConcept] | None = None
+
+    def code_of(self, reference: str) -> CodeableConcept | None:
+        if self._by_id is None:
+            found = (*self._record.of(INCLUDED), *_sent_with_drafts(self._request))
+            self._by_id = {r.id: r.code for r in found if r.resourceType == "Medication" and r.id and r.code}
+        resource_id = medication_id(reference)
+        return self._by_id.get(resource_id) if resource_id else None
+
+
+def _unnamed_medication(resource: FhirResource) -> str:
+    """What to call an order whose drug could not be read: the reference it makes, when it makes one."""
+    reference = resource.medicationReference.reference if resource.medicationReference else None
+    return f"medication referenced as {reference}, not sent" if reference else "unnamed medication"
+
+
+def medication_id(reference: str) -> str | None:
+    """``Medication/123``, ``https://ehr/fhir/Medication/123/_history/2`` -> ``123``; None for anything else."""
+    parts = reference.split("/")
+    for i in range(len(parts) - 2, -1, -1):
+        if parts[i] == "Medication" and parts[i + 1]:
+            return parts[i + 1]
+    return None
+
+
+def _sent_with_drafts(request: HookRequest) -> tuple[FhirResource, ...]:
+    bundle = request.context.draftOrders
+    meds = request.context.medications
+    if bundle is None and isinstance(meds, FhirResource) and meds.resourceType == "Bundle":
+        bundle = meds
+    return tuple(e.resource for e in bundle.entry if e.resource) if bundle is not None else ()
+
+
+def medication_concept(
+    resource: FhirResource, referenced: ReferencedMedications | None = None
+) -> CodeableConcept | None:
     if resource.medicationCodeableConcept is not None:
         return resource.medicationCodeableConcept
     reference = resource.medicationReference.reference if resource.medicationReference else None
@@ -288,6 +340,10 @@ def medication_concept(resource: FhirResource) -> CodeableConcept | None:
         for contained in resource.contained:
             if contained.id == reference[1:] and contained.resourceType == "Medication":
                 return contained.code
+    elif reference and referenced is not None:
+        found = referenced.code_of(reference)
+        if found is not None:
+            return found
     if resource.medicationReference is not None and resource.medicationReference.display:
         return CodeableConcept(text=resource.medicationReference.display)
     return None

@@ -49,16 +49,25 @@ class PrefetchTemplate:
     entry_type: str | None
     """The resource type a search returns."""
     required: bool
+    included_type: str | None = None
+    """A resource type the search ``_include``s (kept under :data:`INCLUDED`)."""
+
+
+INCLUDED = "included"
+"""PatientRecord key of the resources searches ``_include``d: Medication resources that orders reference."""
 
 
 MEDICATION_PREFETCH: tuple[PrefetchTemplate, ...] = (
     PrefetchTemplate("patient", "Patient/{{context.patientId}}", "Patient", None, required=True),
+    # US Core lets an order name its drug by reference to a Medication resource; a server that does so
+    # must support this _include, so the referenced Medications arrive in the same bundle.
     PrefetchTemplate(
         "medications",
-        "MedicationRequest?patient={{context.patientId}}&status=active",
+        "MedicationRequest?patient={{context.patientId}}&status=active&_include=MedicationRequest:medication",
         "Bundle",
         "MedicationRequest",
         required=True,
+        included_type="Medication",
     ),
     PrefetchTemplate(
         "allergies", "AllergyIntolerance?patient={{context.patientId}}", "Bundle", "AllergyIntolerance", required=True
@@ -114,6 +123,22 @@ class PatientRecord:
 
     def of(self, key: str) -> tuple[FhirResource, ...]:
         return self.resources.get(key, ())
+
+
+def included(template: PrefetchTemplate, value: FhirResource) -> tuple[FhirResource, ...]:
+    """The resources of the template's ``included_type`` in a checked search bundle (see :func:`check_resources`)."""
+    if template.included_type is None or template.entry_type is None:
+        return ()
+    return tuple(e.resource for e in value.entry if e.resource and e.resource.resourceType == template.included_type)
+
+
+def _keep(
+    resources: dict[str, tuple[FhirResource, ...]], template: PrefetchTemplate, value: FhirResource, where: str
+) -> None:
+    resources[template.key] = check_resources(template, value, where)
+    extra = included(template, value)
+    if extra:
+        resources[INCLUDED] = resources.get(INCLUDED, ()) + extra
 
 
 def check_resources(template: PrefetchTemplate, value: FhirResource, where: str) -> tuple[FhirResource, ...]:
@@ -217,7 +242,7 @@ def prefetched(
     for template in templates:
         value: FhirResource | None = getattr(request.prefetch, template.key, None)
         if value is not None:
-            resources[template.key] = check_resources(template, value, f"prefetch.{template.key}")
+            _keep(resources, template, value, f"prefetch.{template.key}")
         else:
             missing.append(template)
     return resources, missing
@@ -263,7 +288,7 @@ async def gather_record(
                     if template.required or not isinstance(outcome, PreconditionFailed):
                         raise outcome
                     continue
-                resources[template.key] = check_resources(template, outcome, f"prefetch.{template.key}")
+                _keep(resources, template, outcome, f"prefetch.{template.key}")
     _check_same_patient(request, resources.get("patient", ()))
     return PatientRecord(resources)
 

@@ -214,6 +214,36 @@ def test_an_interaction_with_a_drug_put_on_the_skin_is_shown_for_information(cli
     assert [c["indicator"] for c in screen(client, drafts=[tablet], meds=[warfarin])] == ["critical"]
 
 
+def by_reference(order: dict[str, Any], medication_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The order naming its drug by reference to a Medication resource (US Core allows either), and that resource."""
+    medication = {"resourceType": "Medication", "id": medication_id, "code": order.pop("medicationCodeableConcept")}
+    order["medicationReference"] = {"reference": f"Medication/{medication_id}"}
+    return order, medication
+
+
+def test_orders_that_reference_a_medication_resource_are_screened(client: TestClient[Any]) -> None:
+    # The active warfarin order references a Medication the medications search _include-d ...
+    warfarin, warfarin_medication = by_reference(med_request("m1", "855332"), "med-w")
+    drafts = [med_request("d1", "197699", "draft")]
+    cards = screen(client, drafts=drafts, meds=[warfarin, warfarin_medication])
+    assert [c["indicator"] for c in cards] == ["critical"]
+    # ... and a draft references one sent beside it in draftOrders (an absolute, versioned reference).
+    fluconazole, fluconazole_medication = by_reference(med_request("d1", "197699", "draft"), "med-f")
+    fluconazole["medicationReference"]["reference"] = "https://ehr.example/fhir/Medication/med-f/_history/3"
+    cards = screen(
+        client,
+        drafts=[fluconazole, fluconazole_medication],
+        meds=[med_request("m1", "855332")],
+        selections=["MedicationRequest/d1"],
+    )
+    assert [c["indicator"] for c in cards] == ["critical"]
+    # A reference to a Medication nobody sent is not dropped: the order is named as not recognised.
+    unsent, _ = by_reference(med_request("m2", "855332"), "med-x")
+    cards = screen(client, drafts=drafts, meds=[med_request("m1", "855332"), unsent])
+    assert [c["indicator"] for c in cards] == ["critical", "info"]
+    assert "medication referenced as Medication/med-x, not sent" in cards[1]["detail"]
+
+
 def test_record_entries_that_cannot_be_recognised_are_named_on_an_info_card(client: TestClient[Any]) -> None:
     tonic = med_request("m9", "855332")
     tonic["medicationCodeableConcept"] = {"text": "Grandma's tonic"}

@@ -115,6 +115,21 @@ def test_missing_prefetch_is_fetched_with_the_ehr_token_following_pages(
     assert any("MedicationRequest?patient=p1&status=active" in q for q in fhir.queries)
 
 
+def test_fetched_orders_may_reference_the_medications_the_search_includes(tmp_path: Path, fhir: FhirServer) -> None:
+    # The warfarin order names its drug by reference; the search _include-s the Medication, on its own page.
+    warfarin = med_request("m1", "855332")
+    medication = {"resourceType": "Medication", "id": "med-w", "code": warfarin.pop("medicationCodeableConcept")}
+    warfarin["medicationReference"] = {"reference": "Medication/med-w"}
+    fhir.medications = [med_request("m0", "861007"), warfarin, medication]
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=fhir.app()))  # type: ignore[arg-type]
+    with TestClient(make_app(tmp_path, http_client=http)) as client:
+        response = client.post(SELECT, json=request_without_prefetch())
+    assert response.status_code == 200, response.text
+    (card,) = response.json()["cards"]
+    assert "warfarin" in card["summary"]
+    assert any("_include=MedicationRequest:medication" in q for q in fhir.queries)
+
+
 def test_fhir_server_refusing_the_token_is_412(client: TestClient[Any]) -> None:
     response = client.post(SELECT, json=request_without_prefetch(token="expired"))
     assert response.status_code == 412

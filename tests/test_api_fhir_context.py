@@ -11,7 +11,7 @@ import msgspec
 from litestar.testing import TestClient
 
 from cds_api.app import create_app
-from cds_api.fhir_context import ContextBuilder, age_in_years, draft_medications, parse_fhir_datetime
+from cds_api.fhir_context import ContextBuilder, age_in_years, draft_medications, medication_id, parse_fhir_datetime
 from cds_api.fhir_models import HookRequest
 from cds_api.prefetch import MEDICATION_PREFETCH, complete_record
 from cds_api.settings import ApiSettings
@@ -122,3 +122,11 @@ def test_reloadable_engine_is_refreshed_in_the_background(tmp_path: Path) -> Non
         while not engine.refreshed and time.monotonic() < deadline:
             time.sleep(0.02)
     assert engine.refreshed
+
+
+def test_a_medication_reference_reads_as_the_id_it_names() -> None:
+    assert medication_id("Medication/123") == "123"
+    assert medication_id("https://ehr.example/fhir/Medication/abc-1/_history/2") == "abc-1"
+    assert (
+        medication_id("#med1") is None and medication_id("Substance/9") is None and medication_id("Medication/") is None
+    )
