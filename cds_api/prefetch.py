@@ -50,7 +50,7 @@ class PrefetchTemplate:
     """The resource type a search returns."""
     required: bool
     included_type: str | None = None
-    """A resource type the search ``_include``s (kept under :data:`INCLUDED`)."""
+    """A resource type the search ``_include``s (kept under :data:`INCLUDED`, see :func:`checked_resources`)."""
 
 
 INCLUDED = "included"
@@ -125,24 +125,20 @@ class PatientRecord:
         return self.resources.get(key, ())
 
 
-def included(template: PrefetchTemplate, value: FhirResource) -> tuple[FhirResource, ...]:
-    """The resources of the template's ``included_type`` in a checked search bundle (see :func:`check_resources`)."""
-    if template.included_type is None or template.entry_type is None:
-        return ()
-    return tuple(e.resource for e in value.entry if e.resource and e.resource.resourceType == template.included_type)
-
-
 def _keep(
     resources: dict[str, tuple[FhirResource, ...]], template: PrefetchTemplate, value: FhirResource, where: str
 ) -> None:
-    resources[template.key] = check_resources(template, value, where)
-    extra = included(template, value)
+    found, extra = checked_resources(template, value, where)
+    resources[template.key] = found
     if extra:
         resources[INCLUDED] = resources.get(INCLUDED, ()) + extra
 
 
-def check_resources(template: PrefetchTemplate, value: FhirResource, where: str) -> tuple[FhirResource, ...]:
-    """The resources a prefetch value holds, refusing anything that is not the FHIR it should be."""
+def checked_resources(
+    template: PrefetchTemplate, value: FhirResource, where: str
+) -> tuple[tuple[FhirResource, ...], tuple[FhirResource, ...]]:
+    """The resources a prefetch value holds, and those of the type its search ``_include``s; anything that is
+    not the FHIR it should be is refused."""
     if value.resourceType not in FHIR_R4_RESOURCE_TYPES:
         raise Unprocessable(
             f"{where}.resourceType: {value.resourceType!r} is not a FHIR R4 resource type", f"{where}.resourceType"
@@ -152,8 +148,9 @@ def check_resources(template: PrefetchTemplate, value: FhirResource, where: str)
             f"{where}: expected a {template.resource_type}, got a {value.resourceType}", f"{where}.resourceType"
         )
     if template.entry_type is None:
-        return (value,)
+        return (value,), ()
     resources: list[FhirResource] = []
+    extra: list[FhirResource] = []
     for i, entry in enumerate(value.entry):
         resource = entry.resource
         if resource is None:
@@ -165,7 +162,9 @@ def check_resources(template: PrefetchTemplate, value: FhirResource, where: str)
         # resources: those are not what the key asks for and are skipped rather than refused.
         if resource.resourceType == template.entry_type:
             resources.append(resource)
-    return tuple(resources)
+        elif resource.resourceType == template.included_type:
+            extra.append(resource)
+    return tuple(resources), tuple(extra)
 
 
 class FhirFetcher:
