@@ -444,11 +444,16 @@ class DrugResolver:
         """
         for ing in self._ingredients.values():
             base = moiety_name(normalize_drug_name(ing.name))
-            hits = self._primary.get(base, frozenset()) if base else frozenset()
-            if len(hits) == 1:
-                moiety = next(iter(hits))
-                if moiety != ing.id:
-                    yield ing.id, moiety, ing.name
+            if base is None:
+                continue
+            # "mycophenolate" is the anion of "mycophenolic acid", the name the moiety goes by.
+            for candidate in (base, *acid_salt_variants(base)):
+                hits = self._primary.get(candidate, frozenset())
+                if hits:
+                    moiety = next(iter(hits))
+                    if len(hits) == 1 and moiety != ing.id:
+                        yield ing.id, moiety, ing.name
+                    break
 
     def build_problems(self) -> tuple[UnmappedReference, ...]:
         """Crosswalk conflicts and unusable source rows met while building."""

@@ -184,7 +184,8 @@ def strip_salt(normalized: str, is_known: Callable[[str], bool]) -> str | None:
 
 
 MOIETY_COUNTER_WORDS: frozenset[str] = (
-    SALT_WORDS | {"bicarbonate", "bisglycinate", "glycinate", "hydroxide", "oxide", "picolinate", "trisilicate"}
+    SALT_WORDS
+    | {"bicarbonate", "bisglycinate", "glycinate", "hydroxide", "mofetil", "oxide", "picolinate", "trisilicate"}
 ) - {"salicylate"}
 """Words that, trailing a name, leave the part that carries the action: "lithium carbonate" -> lithium.
 

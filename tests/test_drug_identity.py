@@ -5,9 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
+from graph_loader.adapters.active_moieties import (
+    ActiveMoietiesAdapter,
+    CuratedForm,
+    CuratedMoieties,
+    load_curated_moieties,
+)
 from graph_loader.config import SourcePaths
 from graph_loader.drug_identity import DrugResolver, shared_resolver
+from graph_loader.report import UnmappedReference
+from graph_loader.rows import EdgeRow
 from ontology.drug_names import (
     acid_salt_variants,
     french_variants,
@@ -43,6 +52,7 @@ def test_moiety_name_is_what_is_left_of_a_salt_name() -> None:
     assert moiety_name("magnesium oxide") == "magnesium"
     assert moiety_name("ferrous sulfate") == "iron"  # the cation named by its adjective
     assert moiety_name("medroxyprogesterone acetate") == "medroxyprogesterone"
+    assert moiety_name("mycophenolate mofetil") == "mycophenolate"  # an ester: the acid acts
     assert moiety_name("magnesium salicylate") is None  # the salicylate is what acts
     assert moiety_name("d lysine") is None  # too little left to be a name
     assert moiety_name("lithium") is None and moiety_name("amoxicillin") is None
@@ -62,6 +72,23 @@ def test_mineral_salts_link_to_the_ingredient_that_acts(resolver: DrugResolver) 
     assert all(form != moiety for form, moiety in links.items())
     assert resolver.by_rxcui("52364") not in links  # magnesium salicylate
     assert lithium not in links and resolver.by_name("warfarin") not in links
+    # The anion's name finds the acid: mycophenolate mofetil is an ester of mycophenolic acid.
+    assert links[resolver.by_rxcui("68149") or ""] == resolver.by_name("mycophenolic acid")
+
+
+def test_forms_whose_name_hides_the_moiety_are_curated(resolver: DrugResolver, tmp_path: Path) -> None:
+    rows = list(ActiveMoietiesAdapter(resolver).rows())
+    edges = {(r.source, r.target) for r in rows if isinstance(r, EdgeRow)}
+    assert (resolver.by_name("divalproex sodium"), resolver.by_name("valproic acid")) in edges
+    assert not [r for r in rows if isinstance(r, UnmappedReference)]
+    # A curated name nobody knows is reported, not dropped; a misspelt key is refused when the file is read.
+    unknown = CuratedMoieties(version="t", forms=[CuratedForm(form="zorblaxate", moiety="lithium", why="test")])
+    (reported,) = [r for r in ActiveMoietiesAdapter(resolver, unknown).rows() if isinstance(r, UnmappedReference)]
+    assert "zorblaxate" in str(reported)
+    bad = tmp_path / "moieties.yaml"
+    bad.write_text("version: t\nforms:\n  - {form: a, moiety: b, why: c, note: d}\n", encoding="utf-8")
+    with pytest.raises(ValidationError, match="note"):
+        load_curated_moieties(bad)
 
 
 def test_french_variants_include_english_spelling() -> None:
