@@ -80,6 +80,7 @@ def test_forms_whose_name_hides_the_moiety_are_curated(resolver: DrugResolver, t
     rows = list(ActiveMoietiesAdapter(resolver).rows())
     edges = {(r.source, r.target) for r in rows if isinstance(r, EdgeRow)}
     assert (resolver.by_name("divalproex sodium"), resolver.by_name("valproic acid")) in edges
+    assert (resolver.by_name("valganciclovir"), resolver.by_name("ganciclovir")) in edges  # an ester prodrug
     assert not [r for r in rows if isinstance(r, UnmappedReference)]
     # A curated name nobody knows is reported, not dropped; a misspelt key is refused when the file is read.
     unknown = CuratedMoieties(version="t", forms=[CuratedForm(form="zorblaxate", moiety="lithium", why="test")])
