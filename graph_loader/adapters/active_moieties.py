@@ -17,13 +17,12 @@ listed in ``graph_loader/curated/active_moieties.yaml``.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from importlib import resources
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from graph_loader.adapter import Row, source_tag
+from graph_loader.curated import read_curated
 from graph_loader.drug_identity import DrugResolver
 from graph_loader.report import UnmappedReference
 from graph_loader.rows import EdgeRow
@@ -50,11 +49,7 @@ class CuratedMoieties(BaseModel):
 
 def load_curated_moieties(path: Path | None = None) -> CuratedMoieties:
     """Read and validate the curated YAML (the packaged one unless ``path`` is given)."""
-    if path is None:
-        text = resources.files("graph_loader.curated").joinpath(CURATED_FILE).read_text(encoding="utf-8")
-    else:
-        text = path.read_text(encoding="utf-8")
-    return CuratedMoieties.model_validate(yaml.safe_load(text))
+    return CuratedMoieties.model_validate(read_curated(CURATED_FILE, path))
 
 
 class ActiveMoietiesAdapter:

@@ -8,16 +8,15 @@ from that YAML, which is validated strictly (unknown keys, groups or risk values
 from __future__ import annotations
 
 from collections.abc import Iterator
-from importlib import resources
 from pathlib import Path
 from typing import Literal
 
 import polars as pl
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from graph_loader.adapter import Row, source_tag
 from graph_loader.config import SourcePaths
+from graph_loader.curated import read_curated
 from graph_loader.drug_identity import DrugResolver
 from graph_loader.report import UnmappedReference
 from graph_loader.rows import EdgeRow, NodeRow
@@ -71,11 +70,7 @@ class AllergyCurations(BaseModel):
 
 def load_allergy_curations(path: Path | None = None) -> AllergyCurations:
     """Read and validate the curated YAML (the packaged one unless ``path`` is given)."""
-    if path is None:
-        text = resources.files("graph_loader.curated").joinpath(CURATED_FILE).read_text(encoding="utf-8")
-    else:
-        text = path.read_text(encoding="utf-8")
-    return AllergyCurations.model_validate(yaml.safe_load(text))
+    return AllergyCurations.model_validate(read_curated(CURATED_FILE, path))
 
 
 def group_id(group: str) -> str:
