@@ -185,11 +185,12 @@ def _render(ctx: EvalContext, pair: _PairCard, draft: MedicationEntry, other: Me
     severity, interruptive, summary = verdict.severity, verdict.interruptive, pair.summary
     where = "also being ordered" if role == "another draft order" else "on the active medication list"
     detail = f"**{draft.display}** (draft) with **{other.display}** ({role}): **{severity.value}** interaction.\n"
-    local = draft if ctx.local_site(draft) else other if ctx.local_site(other) else None
-    if local is not None and (interruptive or severity is not Severity.MINOR):
+    med, site = draft, ctx.local_site(draft)
+    if site is None:
+        med, site = other, ctx.local_site(other)
+    if site is not None and (interruptive or severity is not Severity.MINOR):
         # The sources state interactions for systemic use; on the skin or in the ear little reaches the blood.
         # Shown, so the pair is not hidden, but only for information.
-        med, site = local, ctx.local_site(local)
         detail += (
             f"\n**Route:** {med.display} is applied to the {site}, so little of it reaches the blood: this "
             f"{severity.value} interaction, stated for systemic use, is shown for information only.\n"
