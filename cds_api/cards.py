@@ -238,6 +238,23 @@ def _rank(finding: Finding) -> tuple[int, int, str]:
     return (0 if finding.interruptive else 1, SEVERITY_RANK[finding.severity], finding.rule_id)
 
 
+def _between_bases(encoder: msgspec.json.Encoder, suggestions: Sequence[CardSuggestion]) -> tuple[bytes, ...] | None:
+    """The JSON array of ``suggestions`` cut where each uuid's base goes: joined with a base, it is the array
+    with uuids ``<base>0000``, ``<base>0001``, ... (their own numbering, which follows the base); None when empty."""
+    if not suggestions:
+        return None
+    encode = encoder.encode
+    segments = [b"["]
+    for i, suggestion in enumerate(suggestions):
+        segments[-1] += encode(suggestion.label).join((b'{"label":', b',"uuid":"'))
+        assert suggestion.uuid is not None  # :meth:`CardFactory._suggestions` numbers every suggestion
+        number = suggestion.uuid[-4:].encode()
+        segments.append(
+            number + b'","actions":' + encode(suggestion.actions) + (b"}," if i + 1 < len(suggestions) else b"}]")
+        )
+    return tuple(segments)
+
+
 class CardFactory:
     def __init__(self, codes: CodeSystemMap) -> None:
         self._codes = codes
@@ -286,7 +303,7 @@ class CardFactory:
         ranked = dedupe(findings)
         randomness = os.urandom(32 * len(ranked)).hex()
         actions: dict[tuple[str | None, ...], Action | None] = {}
-        suggestion_parts: dict[tuple[object, ...], tuple[tuple[bytes, bytes], ...]] = {}
+        suggestion_parts: dict[tuple[object, ...], tuple[bytes, ...] | None] = {}
         encode = self._encoder.encode
         for n, finding in enumerate(ranked):
             draft = drafts.get(finding.draft_ref)
@@ -365,27 +382,23 @@ class CardFactory:
         patient_id: str | None,
         hex_digits: str,
         actions: dict[tuple[str | None, ...], Action | None],
-        made: dict[tuple[object, ...], tuple[tuple[bytes, bytes], ...]],
+        made: dict[tuple[object, ...], tuple[bytes, ...] | None],
     ) -> msgspec.Raw | None:
-        """The card's suggestions as JSON: each suggestion's bytes around its uuid are built once per call
-        (every card about one draft offers the same), then only the uuids differ."""
+        """The card's suggestions as JSON: built once per call (every card about one draft offers the same)
+        as the bytes between the uuids' shared bases, so a card's costs one join around its own base."""
         if not finding.suggestions:
             return None
-        key = (finding.suggestions, finding.draft_ref, draft_name)
-        pieces = made.get(key)
-        if pieces is None:
-            encode = self._encoder.encode
+        # By identity: the engine hands every card of a draft the same tuple, and ``made`` lives for one call
+        # while the findings keep their tuples alive, so an id cannot be reused meanwhile.
+        key = (id(finding.suggestions), finding.draft_ref, draft_name)
+        if key in made:
+            segments = made[key]
+        else:
             built = self._suggestions(finding, draft_name, patient_id, "0" * 32, actions)
-            pieces = made[key] = tuple(
-                (encode(s.label).join((b'{"label":', b',"uuid":"')), b'","actions":' + encode(s.actions) + b"}")
-                for s in built
-            )
-        if not pieces:
+            segments = made[key] = _between_bases(self._encoder, built)
+        if segments is None:
             return None
-        base = random_uuid(hex_digits)[:-4].encode()
-        return msgspec.Raw(
-            b"[" + b",".join(before + base + b"%04x" % i + after for i, (before, after) in enumerate(pieces)) + b"]"
-        )
+        return msgspec.Raw(random_uuid(hex_digits)[:-4].encode().join(segments))
 
     def card(
         self,

@@ -282,6 +282,12 @@ def severity_text(severity: Severity) -> str:
     return severity.value
 
 
+def noted(draft: MedicationEntry, detail: str) -> str:
+    """``detail`` with the note on how the draft was identified (by name, not by its code): the patient's own
+    words, so a detail that carries one has no patient-independent tail."""
+    return f"{detail}\n\n_Note: {draft.display} was identified {draft.match_note}._"
+
+
 def finding(
     *,
     rule_id: str,
@@ -307,8 +313,7 @@ def finding(
     """``summary_fitted``: the caller already passed ``summary`` through :func:`fit_summary`;
     ``detail_tail``: the patient-independent end of ``detail`` (see :attr:`Finding.detail_tail`)."""
     if draft.match_note:
-        detail += f"\n\n_Note: {draft.display} was identified {draft.match_note}._"
-        detail_tail = ""
+        detail, detail_tail = noted(draft, detail), ""
     return Finding(
         rule_id=rule_id,
         rule_version=rule_version,

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ontology.vocab import Severity
-from rules.context import EvalContext, finding, fit_summary, pair_key
+from rules.context import EvalContext, fit_summary, noted, pair_key
 from rules.findings import SEVERITY_RANK, Finding
 from rules.knowledge import InteractionFact
 from rules.patient import MedicationEntry
@@ -198,16 +198,21 @@ def _render(ctx: EvalContext, pair: _PairCard, draft: MedicationEntry, other: Me
         summary = fit_summary(f"{summary} when systemic; here applied to the {site}")
         severity, interruptive = Severity.MINOR, False
     detail += f"\n**Why for this patient:** {other.display} is {where}; {pair.why_tail}"
-    return finding(
+    tail = pair.why_tail
+    if draft.match_note:
+        detail, tail = noted(draft, detail), ""
+    # Built directly rather than through ``finding(...)``: binding its keywords costs more than the struct,
+    # and this runs once per card of the commonest kind.
+    return Finding(
         rule_id=verdict.rule_id,
         rule_version=verdict.rule_version,
         kind="drug-drug",
         severity=severity,
         interruptive=interruptive,
-        draft=draft,
+        draft_ref=draft.ref,
         other_ref=other.ref,
         summary=summary,
-        detail=detail,
+        detail_markdown=detail,
         management=verdict.management,
         source_label=verdict.label,
         source_url=verdict.url,
@@ -216,8 +221,7 @@ def _render(ctx: EvalContext, pair: _PairCard, draft: MedicationEntry, other: Me
         references=pair.references,
         suggestions=ctx.suggestions(draft, verdict.draft_ingredient),
         dedupe_key=pair_key(draft.ref, other.ref),
-        summary_fitted=True,
-        detail_tail=pair.why_tail,
+        detail_tail=tail,
     )
 
 
