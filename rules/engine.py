@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 from datetime import datetime
+from operator import itemgetter
 from typing import Protocol
 
 from rules.alternatives import ranked_candidates
@@ -68,16 +69,16 @@ class RulesEngine:
 
 
 def dedupe(findings: list[Finding]) -> list[Finding]:
-    """One finding per problem: the most severe wins, interruptive before passive, first found on a tie."""
-    best: dict[tuple[str, ...], tuple[tuple[int, int], Finding]] = {}
+    """One finding per problem: the most severe wins, interruptive before passive, first found on a tie.
+
+    Then most severe first, interruptive before passive, and by draft, kind and other order (stable)."""
+    best: dict[tuple[str, ...], tuple[tuple[int, bool, str, str, str], Finding]] = {}
     for item in findings:
-        order = _order(item)
+        rank = (SEVERITY_RANK[item.severity], not item.interruptive, item.draft_ref, item.kind, item.other_ref or "")
         current = best.get(item.dedupe_key)
-        if current is None or order < current[0]:
-            best[item.dedupe_key] = (order, item)
-    ranked = sorted(best.values(), key=lambda kept: (kept[0], kept[1].draft_ref, kept[1].kind, kept[1].other_ref or ""))
-    return [item for _, item in ranked]
+        if current is None or rank[:2] < current[0][:2]:
+            best[item.dedupe_key] = (rank, item)
+    return [item for _, item in sorted(best.values(), key=_RANK)]
 
 
-def _order(item: Finding) -> tuple[int, int]:
-    return SEVERITY_RANK[item.severity], 0 if item.interruptive else 1
+_RANK = itemgetter(0)
