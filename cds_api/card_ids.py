@@ -26,6 +26,8 @@ SECRET_BYTES = 32
 
 _MAC_BYTES = MAC_BITS // 8
 _BODY_BYTES = (KEY_ID_BITS + RANDOM_BITS + 7) // 8
+_HEX_BODY_BYTES = (KEY_ID_BITS + RANDOM_BITS - 2) // 8
+"""The body less its last 2 bits (those go in the variant digit): 72 bits, 18 hex digits."""
 # Layout: the 74-bit body (key id, random bits) as 18 hex digits around the version nibble, its last 2 bits in
 # the variant digit; then the MAC, the last 12 hex digits, so its hex digest goes in as it is.
 _SHAPE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
@@ -48,8 +50,11 @@ class CardIdCodec:
         if not 0 <= key_id <= MAX_KEY_ID:
             raise ValueError(f"key_id: must be in 0..{MAX_KEY_ID}, got {key_id}")
         body = (key_id << RANDOM_BITS) | (random_bits & RANDOM_MASK)
-        h = f"{body >> 2:018x}"
-        return f"{h[:8]}-{h[8:12]}-4{h[12:15]}-{'89ab'[body & 3]}{h[15:]}-{self._mac(body)}"
+        # Inlined and formatted by bytes.hex (a format spec costs more): one call per card served.
+        digest = self._keyed.copy()
+        digest.update(body.to_bytes(_BODY_BYTES, "big"))
+        h = (body >> 2).to_bytes(_HEX_BODY_BYTES, "big").hex()
+        return f"{h[:8]}-{h[8:12]}-4{h[12:15]}-{'89ab'[body & 3]}{h[15:]}-{digest.hexdigest()}"
 
     def key_id(self, card_uuid: str) -> int | None:
         """The rule-key id a uuid made by :meth:`make` with this secret carries; None for any other string."""
