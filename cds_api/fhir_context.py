@@ -397,7 +397,11 @@ def ref_of(resource: FhirResource, index: int, role: str) -> str:
 def first_code(concept: CodeableConcept | None) -> str | None:
     if concept is None:
         return None
-    return next((c.code for c in concept.coding if c.code), None)
+    # Loops, not next(generator): these run dozens of times per call, and a generator costs more than the scan.
+    for coding in concept.coding:
+        if coding.code:
+            return coding.code
+    return None
 
 
 def display_of(concept: CodeableConcept | None) -> str | None:
@@ -405,13 +409,19 @@ def display_of(concept: CodeableConcept | None) -> str | None:
         return None
     if concept.text:
         return concept.text
-    return next((c.display for c in concept.coding if c.display), None)
+    for coding in concept.coding:
+        if coding.display:
+            return coding.display
+    return None
 
 
 def loinc_of(concept: CodeableConcept | None) -> str | None:
     if concept is None:
         return None
-    return next((c.code for c in concept.coding if c.system in LOINC_SYSTEMS and c.code), None)
+    for coding in concept.coding:
+        if coding.system in LOINC_SYSTEMS and coding.code:
+            return coding.code
+    return None
 
 
 def _coded_answer(obs: FhirResource) -> bool | None:
