@@ -33,6 +33,7 @@ def check(ctx: EvalContext) -> list[Finding]:
         # What a pair of ingredient sets yields depends only on the index and the rule set, both fixed
         # for this engine: analyse it once, then only the patient's names and refs are filled in.
         pairs = ctx.pair_memo(RULE_ID, draft.ingredient_ids)
+        draft_site = ctx.local_site(draft)
         for other, role in ctx.others_for(index):
             if other.ref == draft.ref:
                 continue
@@ -42,7 +43,7 @@ def check(ctx: EvalContext) -> list[Finding]:
                 ctx.remember_pair(pairs, other.ingredient_ids, pair)
             if pair is not None:
                 assert isinstance(pair, _PairCard)
-                out.append(_render(ctx, pair, draft, other, role))
+                out.append(_render(ctx, pair, draft, draft_site, other, role))
     return out
 
 
@@ -180,24 +181,29 @@ def _pair_card(ctx: EvalContext, facts: list[tuple[str, str, InteractionFact]], 
     )
 
 
-def _render(ctx: EvalContext, pair: _PairCard, draft: MedicationEntry, other: MedicationEntry, role: str) -> Finding:
+def _render(
+    ctx: EvalContext, pair: _PairCard, draft: MedicationEntry, draft_site: str | None, other: MedicationEntry, role: str
+) -> Finding:
+    """``draft_site``: where the draft is applied when it is not systemic (``ctx.local_site(draft)``)."""
     verdict = pair.verdict
     severity, interruptive, summary = verdict.severity, verdict.interruptive, pair.summary
     where = "also being ordered" if role == "another draft order" else "on the active medication list"
-    detail = f"**{draft.display}** (draft) with **{other.display}** ({role}): **{severity.value}** interaction.\n"
-    med, site = draft, ctx.local_site(draft)
-    if site is None:
-        med, site = other, ctx.local_site(other)
+    med, site = (draft, draft_site) if draft_site is not None else (other, ctx.local_site(other))
+    route = ""
     if site is not None and (interruptive or severity is not Severity.MINOR):
         # The sources state interactions for systemic use; on the skin or in the ear little reaches the blood.
         # Shown, so the pair is not hidden, but only for information.
-        detail += (
+        route = (
             f"\n**Route:** {med.display} is applied to the {site}, so little of it reaches the blood: this "
-            f"{severity.value} interaction, stated for systemic use, is shown for information only.\n"
+            f"{severity} interaction, stated for systemic use, is shown for information only.\n"
         )
         summary = fit_summary(f"{summary} when systemic; here applied to the {site}")
         severity, interruptive = Severity.MINOR, False
-    detail += f"\n**Why for this patient:** {other.display} is {where}; {pair.why_tail}"
+    # Severity is a StrEnum: formatted, it is its value (``.value`` costs more, once per card).
+    detail = (
+        f"**{draft.display}** (draft) with **{other.display}** ({role}): **{verdict.severity}** interaction.\n"
+        f"{route}\n**Why for this patient:** {other.display} is {where}; {pair.why_tail}"
+    )
     tail = pair.why_tail
     if draft.match_note:
         detail, tail = noted(draft, detail), ""
