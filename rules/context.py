@@ -131,17 +131,20 @@ class EvalContext:
         allergic = self.allergic_groups()
         knowledge = self.knowledge
         keys = self._keys_taken_besides(draft_ingredient)
-        candidates = self.candidates(draft_ingredient, route)
-        shared_effect = self._class_effects(draft_ingredient, keys) if candidates else frozenset()
+        # Cheapest and likeliest refusals first: most candidates interact with something the patient takes,
+        # and then the class effects need not be worked out at all.
+        shared_effect: frozenset[str] | None = None
         picks: list[str] = []
-        for candidate in candidates:
+        for candidate in self.candidates(draft_ingredient, route):
             if candidate in taken or candidate not in knowledge.drug_names:
                 continue
+            if knowledge.interactions.interacts_with_keys(candidate, keys):
+                continue
+            if shared_effect is None:
+                shared_effect = self._class_effects(draft_ingredient, keys)
             if shared_effect and not shared_effect.isdisjoint(knowledge.therapeutic_classes.get(candidate, ())):
                 continue
             if allergic and self._touches_allergy(candidate, allergic):
-                continue
-            if knowledge.interactions.interacts_with_keys(candidate, keys):
                 continue
             if self._rule_interacts(candidate, taken, draft_ingredient):
                 continue
