@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
 import msgspec
@@ -225,17 +226,16 @@ def dedupe(findings: Iterable[Finding]) -> list[Finding]:
     best: dict[tuple[str, ...], tuple[tuple[int, int, str], Finding]] = {}
     for finding in findings:
         key = finding.dedupe_key or (finding.rule_id, finding.draft_ref, finding.other_ref or "")
-        rank = _rank(finding)
+        # Interruptive before passive, then by severity; rule id keeps the order stable between calls.
+        rank = (0 if finding.interruptive else 1, SEVERITY_RANK[finding.severity], finding.rule_id)
         current = best.get(key)
         if current is None or rank < current[0]:
             best[key] = (rank, finding)
     # Stable sort on the rank alone, as before: equal ranks keep the order they were first found in.
-    return [finding for _, finding in sorted(best.values(), key=lambda kept: kept[0])]
+    return [finding for _, finding in sorted(best.values(), key=_RANK)]
 
 
-def _rank(finding: Finding) -> tuple[int, int, str]:
-    # Interruptive before passive, then by severity; rule id keeps the order stable between calls.
-    return (0 if finding.interruptive else 1, SEVERITY_RANK[finding.severity], finding.rule_id)
+_RANK = itemgetter(0)
 
 
 def _between_bases(encoder: msgspec.json.Encoder, suggestions: Sequence[CardSuggestion]) -> tuple[bytes, ...] | None:
