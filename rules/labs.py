@@ -36,6 +36,8 @@ NAMED_TESTS: dict[str, frozenset[str]] = {
     "heart-rate": frozenset({"8867-4"}),
 }
 UMOL_PER_MG_CREATININE = 88.42
+_CLOCK_SKEW = timedelta(days=1)
+"""A result dated up to a day ahead of the server's clock still counts (the EHR's clock or time zone)."""
 
 
 def bare_loinc(code: str) -> str:
@@ -57,13 +59,14 @@ def latest(labs: Iterable[LabResult], loincs: frozenset[str], now: datetime, max
     """Most recent result among ``loincs`` not older than ``max_age_days``; undated results count as oldest."""
     now = as_utc(now)
     oldest = now - timedelta(days=max_age_days)
+    newest = now + _CLOCK_SKEW
     best: LabResult | None = None
     best_time: datetime | None = None
     for lab in labs:
         if bare_loinc(lab.loinc) not in loincs or lab.value != lab.value:  # NaN is no result
             continue
         when = as_utc(lab.effective) if lab.effective is not None else None
-        if when is not None and (when < oldest or when > now + timedelta(days=1)):
+        if when is not None and (when < oldest or when > newest):
             continue
         if best is None or (when is not None and (best_time is None or when > best_time)):
             best, best_time = lab, when
