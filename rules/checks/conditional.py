@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rules.context import EvalContext, fill, finding, remove_suggestion
+from rules.context import EvalContext, fill, fit_summary, noted
 from rules.findings import Finding
 from rules.labs import compare, lab_value
 from rules.patient import ConditionEntry, GenotypeResult, MedicationEntry
@@ -167,22 +167,24 @@ def _finding(
         lines[-1] += " " + "; ".join(spec.references)
     # Same key as the CPIC index check, so a pharmacist rule and CPIC on one gene give one card.
     key_other = other_ref or (str(values["gene"]).upper() if "gene" in values else spec.id)
-    return finding(
+    detail = "\n".join(lines)
+    # Built directly, as drug-drug findings are: ``finding(...)``'s keywords cost more than the struct.
+    return Finding(
         rule_id=spec.id,
         rule_version=spec.version,
         kind=spec.kind,
         severity=rule.severity,
         interruptive=rule.interruptive,
-        draft=draft,
+        draft_ref=draft.ref,
         other_ref=other_ref,
-        summary=fill(spec.summary, values) or spec.title,
-        detail="\n".join(lines),
+        summary=fit_summary(fill(spec.summary, values) or spec.title),
+        detail_markdown=noted(draft, detail) if draft.match_note else detail,
         management=management,
         source_label=spec.source.label,
         source_url=spec.source.url,
         source_dataset=spec.source.dataset,
         source_version=dataset_version(spec.source.dataset),
         references=tuple(spec.references),
-        suggestions=(remove_suggestion(draft),),
+        suggestions=(ctx.remove_suggestion(draft),),
         dedupe_key=(spec.kind, draft.ref, str(key_other)),
     )
