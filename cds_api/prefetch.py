@@ -151,18 +151,22 @@ def checked_resources(
         return (value,), ()
     resources: list[FhirResource] = []
     extra: list[FhirResource] = []
+    entry_type, included_type = template.entry_type, template.included_type
     for i, entry in enumerate(value.entry):
         resource = entry.resource
         if resource is None:
             continue
-        if resource.resourceType not in FHIR_R4_RESOURCE_TYPES:
+        kind = resource.resourceType
+        # The expected type first: it is an R4 type, so the commonest entry needs no lookup in the list.
+        if kind == entry_type:
+            resources.append(resource)
+            continue
+        if kind not in FHIR_R4_RESOURCE_TYPES:
             path = f"{where}.entry[{i}].resource.resourceType"
-            raise Unprocessable(f"{path}: {resource.resourceType!r} is not a FHIR R4 resource type", path)
+            raise Unprocessable(f"{path}: {kind!r} is not a FHIR R4 resource type", path)
         # Search bundles may carry OperationOutcome entries (search.mode = outcome) or _include-d
         # resources: those are not what the key asks for and are skipped rather than refused.
-        if resource.resourceType == template.entry_type:
-            resources.append(resource)
-        elif resource.resourceType == template.included_type:
+        if kind == included_type:
             extra.append(resource)
     return tuple(resources), tuple(extra)
 
