@@ -310,13 +310,9 @@ def finding(
     references: tuple[str, ...],
     suggestions: tuple[Suggestion, ...],
     dedupe_key: tuple[str, ...],
-    summary_fitted: bool = False,
-    detail_tail: str = "",
 ) -> Finding:
-    """``summary_fitted``: the caller already passed ``summary`` through :func:`fit_summary`;
-    ``detail_tail``: the patient-independent end of ``detail`` (see :attr:`Finding.detail_tail`)."""
-    if draft.match_note:
-        detail, detail_tail = noted(draft, detail), ""
+    """A finding about ``draft``, its summary fitted and its detail noted (see :func:`noted`). The
+    drug-drug and conditional checks build theirs directly: they run once per card on the hot path."""
     return Finding(
         rule_id=rule_id,
         rule_version=rule_version,
@@ -325,8 +321,8 @@ def finding(
         interruptive=interruptive,
         draft_ref=draft.ref,
         other_ref=other_ref,
-        summary=summary if summary_fitted else fit_summary(summary),
-        detail_markdown=detail,
+        summary=fit_summary(summary),
+        detail_markdown=noted(draft, detail) if draft.match_note else detail,
         management=management,
         source_label=source_label,
         source_url=source_url,
@@ -335,5 +331,4 @@ def finding(
         references=references,
         suggestions=suggestions,
         dedupe_key=dedupe_key,
-        detail_tail=detail_tail,
     )
