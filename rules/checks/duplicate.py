@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ontology.vocab import Severity
-from rules.context import EvalContext, finding, pair_key, remove_suggestion
+from rules.context import EvalContext, finding, pair_key
 from rules.findings import Finding
 from rules.patient import MedicationEntry
 from rules.ruleset import BUILTIN_VERSION
@@ -141,6 +141,6 @@ def _finding(
         source_dataset="kgcds_duplicate_therapy@1",
         source_version="1",
         references=(STOPP_V2,),
-        suggestions=(remove_suggestion(draft),),
+        suggestions=(ctx.remove_suggestion(draft),),
         dedupe_key=pair_key(draft.ref, other.ref),
     )

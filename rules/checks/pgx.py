@@ -6,7 +6,7 @@ import re
 
 from knowledge_index.pgx import PgxPair
 from ontology.vocab import Severity
-from rules.context import EvalContext, finding, remove_suggestion
+from rules.context import EvalContext, finding
 from rules.findings import Finding
 from rules.patient import GenotypeResult, MedicationEntry
 from rules.ruleset import BUILTIN_VERSION
@@ -82,6 +82,6 @@ def _finding(
         source_dataset=pair.source,
         source_version=dataset_version(pair.source),
         references=pair.references,
-        suggestions=(remove_suggestion(draft),),
+        suggestions=(ctx.remove_suggestion(draft),),
         dedupe_key=("pharmacogenomic", draft.ref, pair.gene_symbol.upper()),
     )
