@@ -19,7 +19,7 @@ import msgspec
 from cds_api.memo import remember
 from ontology.curie import CodeSystemMap, CurieError
 from ontology.vocab import Severity
-from rules.findings import SEVERITY_RANK, SUMMARY_MAX, Finding, Suggestion
+from rules.findings import SEVERITY_RANK, SUMMARY_MAX, Finding, Suggestion, TemplateKey
 from rules.patient import MedicationEntry
 
 RULE_TOPIC_SYSTEM = "https://w3id.org/kgcds/rule"
@@ -266,6 +266,9 @@ class CardFactory:
         self._rule_parts: dict[tuple[object, ...], _RuleParts] = {}
         self._tails: dict[str, bytes] = {}
         self._templates: dict[tuple[str, str, int], _CardTemplate] = {}
+        # The same templates by the engine's template key (usually matched by identity): cheaper than
+        # splitting the detail and keying the rule parts on ten fields.
+        self._keyed_templates: dict[TemplateKey, _CardTemplate] = {}
         self._encoder = msgspec.json.Encoder()
 
     def cards(
@@ -346,11 +349,29 @@ class CardFactory:
         """The cached patient-independent card parts of a finding whose detail ends with a shared tail, and
         the patient part of its detail (what precedes the tail); None when the card must be built piece by
         piece (no tail, a draft matched by name, or a text the patient part changes)."""
-        if not finding.detail_tail or (draft is not None and draft.match_note):
+        tail = finding.detail_tail
+        if not tail or (draft is not None and draft.match_note):
             return None
-        lead, tail = _split_detail(finding.detail_markdown.strip(), finding.detail_tail)
-        if not tail:
+        detail = finding.detail_markdown
+        key = finding.template_key
+        template = None if key is None else self._keyed_templates.get(key)
+        if template is not None:
+            # Its first finding showed the detail ends with the tail; the engine vouches for the others.
+            lead = detail[: len(detail) - len(tail)]
+        else:
+            lead, tail = _split_detail(detail.strip(), tail)
+            if not tail:
+                return None
+            template = self._template(finding, tail)
+            if key is not None and len(lead) + len(tail) == len(detail):
+                remember(self._keyed_templates, key, template, PARTS_LIMIT)
+        # A management text or reference the tail lacks may still be in the patient part (or straddle the
+        # seam), and then the card would not repeat it: rare, so built the slow way.
+        if template.pending and any(text in lead + tail[: len(text) - 1] for text in template.pending):
             return None
+        return template, lead
+
+    def _template(self, finding: Finding, tail: str) -> _CardTemplate:
         parts = self._parts(finding)
         # id(parts): a template keeps its parts alive, so the id cannot be reused while the entry exists.
         key = (tail, finding.summary, id(parts))
@@ -369,11 +390,7 @@ class CardFactory:
                 ),
                 PARTS_LIMIT,
             )
-        # A management text or reference the tail lacks may still be in the patient part (or straddle the
-        # seam), and then the card would not repeat it: rare, so built the slow way.
-        if template.pending and any(text in lead + tail[: len(text) - 1] for text in template.pending):
-            return None
-        return template, lead
+        return template
 
     def _wire_suggestions(
         self,

@@ -62,3 +62,30 @@ class Finding(msgspec.Struct, frozen=True, gc=False):
     """A suffix of ``detail_markdown`` that depends only on the rule set and the index, never on the patient
     (the same string for every patient with this pair of drugs), so the API can reuse what it derives from
     it; empty when there is none."""
+    template_key: TemplateKey | None = None
+    """Set only with a ``detail_tail`` that ends the detail exactly (nothing after it, not even white
+    space): what the finding says apart from its patient part, so the API may key what it derives from
+    that on it."""
+
+
+class TemplateKey:
+    """Everything a finding says that is not about the patient (all but the detail before its tail, the
+    refs and the suggestions), as a dict key that hashes once.
+
+    Findings from one cached analysis share one key object, so a lookup usually matches by identity; keys
+    built anew for the same content are equal, so findings stay equal however often they were analysed."""
+
+    __slots__ = ("_hash", "content")
+
+    def __init__(self, content: tuple[object, ...]) -> None:
+        self.content = content
+        self._hash = hash(content)
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        return self is other or (isinstance(other, TemplateKey) and self.content == other.content)
+
+    def __repr__(self) -> str:
+        return f"TemplateKey({self._hash:#x})"

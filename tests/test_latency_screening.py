@@ -28,7 +28,7 @@ from evaluation.bench_order_select import distinct_patient
 from ontology.curie import CodeSystemMap
 from ontology.schema import GraphSchema
 from ontology.vocab import Severity
-from rules.findings import Finding, Suggestion
+from rules.findings import Finding, Suggestion, TemplateKey
 from rules.patient import ConditionEntry, MedicationEntry, PatientContext
 from tests import rules_fixture_graph as g
 from tests.api_support import allergy, condition, egfr, hook_request, med_request
@@ -135,6 +135,10 @@ def test_pre_encoded_cards_are_the_plain_cards_byte_for_byte(schema: GraphSchema
     findings = [
         hand_made(draft),
         hand_made(draft, detail_tail="not the end of the detail", dedupe_key=("x",)),  # ignored, not trusted
+        # a template key is trusted only once its first finding showed the detail ends with the tail
+        hand_made(draft, detail_tail="not the end either", dedupe_key=("x2",), template_key=TemplateKey(("x2",))),
+        hand_made(draft, dedupe_key=("k1",), rule_id="keyed", template_key=TemplateKey(("keyed",))),
+        hand_made(draft, dedupe_key=("k2",), rule_id="keyed", other_ref="m2", template_key=TemplateKey(("keyed",))),
         hand_made(noted, detail_markdown="", detail_tail="", dedupe_key=("y",), severity=Severity.MINOR),
         hand_made(noted, management="Shared × tail", references=(), dedupe_key=("z",), interruptive=False),
         # the patient part already gives the management text, or a reference straddles the seam: not repeated

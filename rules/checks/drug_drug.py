@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ontology.vocab import Severity
 from rules.context import EvalContext, fit_summary, noted, pair_key
-from rules.findings import SEVERITY_RANK, Finding
+from rules.findings import SEVERITY_RANK, Finding, TemplateKey
 from rules.knowledge import InteractionFact
 from rules.patient import MedicationEntry
 from rules.ruleset import BUILTIN_VERSION, CompiledRule
@@ -156,6 +157,40 @@ class _PairCard:
     source_dataset: str
     source_version: str
     references: tuple[str, ...]
+    template_key: TemplateKey | None
+    """The findings' :attr:`~rules.findings.Finding.template_key` when the drug is used systemically; None
+    when ``why_tail`` ends in white space (a stripped detail would not end with it)."""
+    local_keys: dict[str, TemplateKey]
+    """The same for a pair shown for information only because one drug is applied locally, by site (the
+    summary names the site). Filled as sites are met: a handful of them."""
+
+    def local_key(self, site: str, summary: str) -> TemplateKey | None:
+        """``summary``: the one this pair's cards carry when a drug is applied to ``site``."""
+        if self.template_key is None:
+            return None
+        found = self.local_keys.get(site)
+        if found is None:
+            found = self.local_keys.setdefault(site, self.key(Severity.MINOR, False, summary))
+        return found
+
+    def key(self, severity: Severity, interruptive: bool, summary: str) -> TemplateKey:
+        verdict = self.verdict
+        return TemplateKey(
+            (
+                verdict.rule_id,
+                verdict.rule_version,
+                severity,
+                interruptive,
+                summary,
+                verdict.management,
+                verdict.label,
+                verdict.url,
+                self.source_dataset,
+                self.source_version,
+                self.references,
+                self.why_tail,
+            )
+        )
 
 
 def _pair_card(ctx: EvalContext, facts: list[tuple[str, str, InteractionFact]], hits: list[_RuleHit]) -> _PairCard:
@@ -169,16 +204,22 @@ def _pair_card(ctx: EvalContext, facts: list[tuple[str, str, InteractionFact]], 
         _unique(r for h in hits for r in h.rule.rule.references)
     )
     why, tail = _detail_parts(ctx, facts, hits, verdict)
-    return _PairCard(
+    why_tail = why + tail
+    pair = _PairCard(
         verdict=verdict,
         summary=fit_summary(verdict.summary),
         why=why,
         tail=tail,
-        why_tail=why + tail,
+        why_tail=why_tail,
         source_dataset="; ".join(_unique(verdict.datasets)),
         source_version="; ".join(_unique(dataset_version(d) for d in verdict.datasets)),
         references=references,
+        template_key=None,
+        local_keys={},
     )
+    if why_tail.rstrip() != why_tail:
+        return pair
+    return dataclasses.replace(pair, template_key=pair.key(verdict.severity, verdict.interruptive, pair.summary))
 
 
 def _render(
@@ -190,6 +231,7 @@ def _render(
     where = "also being ordered" if role == "another draft order" else "on the active medication list"
     med, site = (draft, draft_site) if draft_site is not None else (other, ctx.local_site(other))
     route = ""
+    template_key = pair.template_key
     if site is not None and (interruptive or severity is not Severity.MINOR):
         # The sources state interactions for systemic use; on the skin or in the ear little reaches the blood.
         # Shown, so the pair is not hidden, but only for information.
@@ -199,6 +241,7 @@ def _render(
         )
         summary = fit_summary(f"{summary} when systemic; here applied to the {site}")
         severity, interruptive = Severity.MINOR, False
+        template_key = pair.local_key(site, summary)
     # Severity is a StrEnum: formatted, it is its value (``.value`` costs more, once per card).
     detail = (
         f"**{draft.display}** (draft) with **{other.display}** ({role}): **{verdict.severity}** interaction.\n"
@@ -206,7 +249,7 @@ def _render(
     )
     tail = pair.why_tail
     if draft.match_note:
-        detail, tail = noted(draft, detail), ""
+        detail, tail, template_key = noted(draft, detail), "", None
     # Built directly rather than through ``finding(...)``: binding its keywords costs more than the struct,
     # and this runs once per card of the commonest kind.
     return Finding(
@@ -228,6 +271,7 @@ def _render(
         suggestions=ctx.suggestions(draft, verdict.draft_ingredient),
         dedupe_key=pair_key(draft.ref, other.ref),
         detail_tail=tail,
+        template_key=template_key,
     )
 
 
