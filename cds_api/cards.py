@@ -104,9 +104,12 @@ class WireCard(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
 
 
 class WireResponse(msgspec.Struct, frozen=True, gc=False):
-    """What the order services encode; documented (OpenAPI) as :class:`CardsResponse`."""
+    """What the order services encode; documented (OpenAPI) as :class:`CardsResponse`.
 
-    cards: tuple[Card | WireCard, ...]
+    A card is a :class:`Card`, a :class:`WireCard`, or the JSON of one as bytes (the commonest cards are
+    joined from cached pieces: see :meth:`CardFactory.wire_cards`)."""
+
+    cards: tuple[Card | WireCard | msgspec.Raw, ...]
 
 
 OVERRIDE_REASONS: tuple[CardCoding, ...] = (
@@ -206,8 +209,12 @@ class _CardTemplate(msgspec.Struct, frozen=True, gc=False):
 
     parts: _RuleParts
     summary: str
+    after_uuid: bytes
+    """The card's JSON from the end of its uuid to the opening quote of its detail (summary, indicator, source)."""
     tail_rest: bytes
     """The tail and what follows it (management, evidence, source), as JSON string content plus the closing quote."""
+    closing: bytes
+    """The card's JSON after its suggestions: override reasons, links, the closing brace."""
     pending: tuple[str, ...]
     """Management text and references the tail lacks: if the patient part holds one, the card is built
     the slow way (it would not repeat it)."""
@@ -239,18 +246,22 @@ _RANK = itemgetter(0)
 
 
 def _between_bases(encoder: msgspec.json.Encoder, suggestions: Sequence[CardSuggestion]) -> tuple[bytes, ...] | None:
-    """The JSON array of ``suggestions`` cut where each uuid's base goes: joined with a base, it is the array
-    with uuids ``<base>0000``, ``<base>0001``, ... (their own numbering, which follows the base); None when empty."""
+    """A card's ``suggestions`` and ``selectionBehavior`` members (with their leading commas) cut where each
+    uuid's base goes: joined with a base, the array has uuids ``<base>0000``, ``<base>0001``, ... (their own
+    numbering, which follows the base); None when there are no suggestions."""
     if not suggestions:
         return None
     encode = encoder.encode
-    segments = [b"["]
+    segments = [b',"suggestions":[']
     for i, suggestion in enumerate(suggestions):
         segments[-1] += encode(suggestion.label).join((b'{"label":', b',"uuid":"'))
         assert suggestion.uuid is not None  # :meth:`CardFactory._suggestions` numbers every suggestion
         number = suggestion.uuid[-4:].encode()
         segments.append(
-            number + b'","actions":' + encode(suggestion.actions) + (b"}," if i + 1 < len(suggestions) else b"}]")
+            number
+            + b'","actions":'
+            + encode(suggestion.actions)
+            + (b"}," if i + 1 < len(suggestions) else b'}],"selectionBehavior":"at-most-one"')
         )
     return tuple(segments)
 
@@ -298,10 +309,11 @@ class CardFactory:
         drafts: Mapping[str, MedicationEntry],
         patient_id: str | None,
         card_id: CardIdFn | None = None,
-    ) -> tuple[list[Card | WireCard], list[IssuedCard]]:
+    ) -> tuple[list[Card | WireCard | msgspec.Raw], list[IssuedCard]]:
         """What :meth:`cards` returns, as it is sent: the same JSON, with the parts that do not depend on
-        the patient (source, override reasons, links, the end of the detail) taken pre-encoded from a cache."""
-        cards: list[Card | WireCard] = []
+        the patient (source, override reasons, links, the end of the detail) taken pre-encoded from a cache.
+        A card whose finding has a cached template comes as its finished JSON (``msgspec.Raw``)."""
+        cards: list[Card | WireCard | msgspec.Raw] = []
         issued: list[IssuedCard] = []
         ranked = dedupe(findings)
         randomness = os.urandom(32 * len(ranked)).hex()
@@ -312,36 +324,40 @@ class CardFactory:
             draft = drafts.get(finding.draft_ref)
             hex_digits = randomness[64 * n : 64 * n + 64]
             fast = self._fast_template(finding, draft)
-            if fast is None:
-                card_uuid, parts, head, tail, rest, suggestions = self._pieces(
-                    finding, draft, patient_id, hex_digits, actions, card_id
-                )
-                detail = encode(head)[:-1] + self._encoded_tail(tail) + encode(rest)[1:]
-                wire_suggestions = msgspec.Raw(encode(suggestions)) if suggestions else None
-                summary = truncate(finding.summary)
-            else:
+            if fast is not None:
+                # The card's JSON, joined from the template's pieces and the patient's: no struct to encode.
                 template, lead = fast
                 parts = template.parts
                 draft_name = _draft_name(finding, draft)
-                detail = encode(f"{_order_line(draft_name, finding.draft_ref)}\n\n{lead}")[:-1] + template.tail_rest
-                wire_suggestions = self._wire_suggestions(
-                    finding, draft_name, patient_id, hex_digits[32:], actions, suggestion_parts
-                )
-                summary = template.summary
                 card_uuid = new_card_uuid(card_id, finding.rule_id, finding.rule_version, parts.indicator, hex_digits)
-            cards.append(
-                WireCard(
-                    uuid=card_uuid,
-                    summary=summary,
-                    indicator=parts.indicator,
-                    source=parts.wire_source,
-                    detail=msgspec.Raw(detail),
-                    suggestions=wire_suggestions,
-                    selectionBehavior="at-most-one" if wire_suggestions is not None else None,
-                    overrideReasons=parts.wire_override_reasons,
-                    links=parts.wire_links,
+                card_json = (
+                    b'{"uuid":"',
+                    card_uuid.encode(),
+                    template.after_uuid,
+                    encode(f"{_order_line(draft_name, finding.draft_ref)}\n\n{lead}")[:-1],
+                    template.tail_rest,
+                    self._wire_suggestions(finding, draft_name, patient_id, hex_digits[32:], actions, suggestion_parts),
+                    template.closing,
                 )
-            )
+                cards.append(msgspec.Raw(b"".join(card_json)))
+            else:
+                card_uuid, parts, head, tail, rest, suggestions = self._pieces(
+                    finding, draft, patient_id, hex_digits, actions, card_id
+                )
+                wire_suggestions = msgspec.Raw(encode(suggestions)) if suggestions else None
+                cards.append(
+                    WireCard(
+                        uuid=card_uuid,
+                        summary=truncate(finding.summary),
+                        indicator=parts.indicator,
+                        source=parts.wire_source,
+                        detail=msgspec.Raw(encode(head)[:-1] + self._encoded_tail(tail) + encode(rest)[1:]),
+                        suggestions=wire_suggestions,
+                        selectionBehavior="at-most-one" if wire_suggestions is not None else None,
+                        overrideReasons=parts.wire_override_reasons,
+                        links=parts.wire_links,
+                    )
+                )
             issued.append(IssuedCard(card_uuid, finding.rule_id, finding.rule_version, parts.indicator))
         return cards, issued
 
@@ -379,13 +395,36 @@ class CardFactory:
         if template is None:
             rest = self._rest(finding, tail, None, parts)
             pending = tuple(text for text in (parts.management or "", *finding.references) if text and text not in tail)
+            encode = self._encoder.encode
+            summary = truncate(finding.summary)
+            # Members in the order, and omitted when, msgspec omits them encoding the WireCard.
+            reasons, links = parts.wire_override_reasons, parts.wire_links
+            closing = b"".join(
+                (
+                    b"" if reasons is None else b',"overrideReasons":' + reasons,
+                    b"" if links is None else b',"links":' + links,
+                    b"}",
+                )
+            )
             template = remember(
                 self._templates,
                 key,
                 _CardTemplate(
                     parts=parts,
-                    summary=truncate(finding.summary),
-                    tail_rest=self._encoded_tail(tail) + self._encoder.encode(rest)[1:],
+                    summary=summary,
+                    after_uuid=b"".join(
+                        (
+                            b'","summary":',
+                            encode(summary),
+                            b',"indicator":',
+                            encode(parts.indicator),
+                            b',"source":',
+                            parts.wire_source,
+                            b',"detail":',
+                        )
+                    ),
+                    tail_rest=self._encoded_tail(tail) + encode(rest)[1:],
+                    closing=closing,
                     pending=pending,
                 ),
                 PARTS_LIMIT,
@@ -400,11 +439,12 @@ class CardFactory:
         hex_digits: str,
         actions: dict[tuple[str | None, ...], Action | None],
         made: dict[tuple[object, ...], tuple[bytes, ...] | None],
-    ) -> msgspec.Raw | None:
-        """The card's suggestions as JSON: built once per call (every card about one draft offers the same)
-        as the bytes between the uuids' shared bases, so a card's costs one join around its own base."""
+    ) -> bytes:
+        """The card's ``suggestions`` and ``selectionBehavior`` members as JSON (empty without suggestions):
+        built once per call (every card about one draft offers the same) as the bytes between the uuids'
+        shared bases, so a card's costs one join around its own base."""
         if not finding.suggestions:
-            return None
+            return b""
         # By identity: the engine hands every card of a draft the same tuple, and ``made`` lives for one call
         # while the findings keep their tuples alive, so an id cannot be reused meanwhile.
         key = (id(finding.suggestions), finding.draft_ref, draft_name)
@@ -414,8 +454,8 @@ class CardFactory:
             built = self._suggestions(finding, draft_name, patient_id, "0" * 32, actions)
             segments = made[key] = _between_bases(self._encoder, built)
         if segments is None:
-            return None
-        return msgspec.Raw(random_uuid(hex_digits)[:-4].encode().join(segments))
+            return b""
+        return random_uuid(hex_digits)[:-4].encode().join(segments)
 
     def card(
         self,
