@@ -209,8 +209,11 @@ class _CardTemplate(msgspec.Struct, frozen=True, gc=False):
 
     parts: _RuleParts
     summary: str
-    after_uuid: bytes
-    """The card's JSON from the end of its uuid to the opening quote of its detail (summary, indicator, source)."""
+    """The finding's summary the template was made for (other findings may have another: see ``summary_json``)."""
+    summary_json: bytes
+    """That summary, fitted and JSON-encoded."""
+    after_summary: bytes
+    """The card's JSON from the end of its summary to the opening quote of its detail (indicator, source)."""
     tail_rest: bytes
     """The tail and what follows it (management, evidence, source), as JSON string content plus the closing quote."""
     closing: bytes
@@ -276,7 +279,7 @@ class CardFactory:
         self._links: dict[tuple[str, ...], tuple[Link, ...]] = {}
         self._rule_parts: dict[tuple[object, ...], _RuleParts] = {}
         self._tails: dict[str, bytes] = {}
-        self._templates: dict[tuple[str, str, int], _CardTemplate] = {}
+        self._templates: dict[tuple[str, int], _CardTemplate] = {}
         # The same templates by the engine's template key (usually matched by identity): cheaper than
         # splitting the detail and keying the rule parts on ten fields.
         self._keyed_templates: dict[TemplateKey, _CardTemplate] = {}
@@ -330,10 +333,13 @@ class CardFactory:
                 parts = template.parts
                 draft_name = _draft_name(finding, draft)
                 card_uuid = new_card_uuid(card_id, finding.rule_id, finding.rule_version, parts.indicator, hex_digits)
+                summary = finding.summary
                 card_json = (
                     b'{"uuid":"',
                     card_uuid.encode(),
-                    template.after_uuid,
+                    b'","summary":',
+                    template.summary_json if summary == template.summary else encode(truncate(summary)),
+                    template.after_summary,
                     encode(f"{_order_line(draft_name, finding.draft_ref)}\n\n{lead}")[:-1],
                     template.tail_rest,
                     self._wire_suggestions(finding, draft_name, patient_id, hex_digits[32:], actions, suggestion_parts),
@@ -390,13 +396,13 @@ class CardFactory:
     def _template(self, finding: Finding, tail: str) -> _CardTemplate:
         parts = self._parts(finding)
         # id(parts): a template keeps its parts alive, so the id cannot be reused while the entry exists.
-        key = (tail, finding.summary, id(parts))
+        # Not keyed by the summary: one that fills in the patient's values would leave each template unused.
+        key = (tail, id(parts))
         template = self._templates.get(key)
         if template is None:
             rest = self._rest(finding, tail, None, parts)
             pending = tuple(text for text in (parts.management or "", *finding.references) if text and text not in tail)
             encode = self._encoder.encode
-            summary = truncate(finding.summary)
             # Members in the order, and omitted when, msgspec omits them encoding the WireCard.
             reasons, links = parts.wire_override_reasons, parts.wire_links
             closing = b"".join(
@@ -411,11 +417,10 @@ class CardFactory:
                 key,
                 _CardTemplate(
                     parts=parts,
-                    summary=summary,
-                    after_uuid=b"".join(
+                    summary=finding.summary,
+                    summary_json=encode(truncate(finding.summary)),
+                    after_summary=b"".join(
                         (
-                            b'","summary":',
-                            encode(summary),
                             b',"indicator":',
                             encode(parts.indicator),
                             b',"source":',

@@ -34,7 +34,7 @@ class EvalContext:
     """Patient-independent results kept by the engine across evaluations (its index and rules never change)."""
     _classes: dict[str, frozenset[str]] = field(default_factory=dict)
     _alternatives: dict[tuple[str, str], tuple[Suggestion, ...]] = field(default_factory=dict)
-    _removals: dict[str, Suggestion] = field(default_factory=dict)
+    _removals: dict[str, tuple[Suggestion, ...]] = field(default_factory=dict)
     _suggestions: dict[tuple[str, str], tuple[Suggestion, ...]] = field(default_factory=dict)
     _all_ingredients: set[str] | None = None
     _others: dict[int, list[tuple[MedicationEntry, str]]] = field(default_factory=dict)
@@ -183,10 +183,8 @@ class EvalContext:
         key = (draft.ref, draft_ingredient)
         found = self._suggestions.get(key)
         if found is None:
-            found = self._suggestions[key] = (
-                self.remove_suggestion(draft),
-                *self.alternatives(draft_ingredient, draft),
-            )
+            cancel, alternatives = self.cancel_only(draft), self.alternatives(draft_ingredient, draft)
+            found = self._suggestions[key] = (*cancel, *alternatives) if alternatives else cancel
         return found
 
     def _class_effects(self, draft_ingredient: str, keys: frozenset[str]) -> frozenset[str]:
@@ -243,10 +241,12 @@ class EvalContext:
             self.remember(key, footprint)
         return not footprint.isdisjoint(allergic)
 
-    def remove_suggestion(self, draft: MedicationEntry) -> Suggestion:
+    def cancel_only(self, draft: MedicationEntry) -> tuple[Suggestion, ...]:
+        """The suggestions of a card that can only offer to cancel the draft: one tuple per draft, so the
+        API builds their JSON once for every such card (it keys it by the tuple's identity)."""
         found = self._removals.get(draft.ref)
         if found is None:
-            found = self._removals[draft.ref] = remove_suggestion(draft)
+            found = self._removals[draft.ref] = (remove_suggestion(draft),)
         return found
 
 

@@ -64,13 +64,14 @@ class Finding(msgspec.Struct, frozen=True, gc=False):
     it; empty when there is none."""
     template_key: TemplateKey | None = None
     """Set only with a ``detail_tail`` that ends the detail exactly (nothing after it, not even white
-    space): what the finding says apart from its patient part, so the API may key what it derives from
-    that on it."""
+    space): what the finding says apart from its patient part (the detail before the tail, the refs, the
+    suggestions and the summary, which may carry the patient's values), so the API may key what it
+    derives from that on it."""
 
 
 class TemplateKey:
     """Everything a finding says that is not about the patient (all but the detail before its tail, the
-    refs and the suggestions), as a dict key that hashes once.
+    refs, the suggestions and the summary), as a dict key that hashes once.
 
     Findings from one cached analysis share one key object, so a lookup usually matches by identity; keys
     built anew for the same content are equal, so findings stay equal however often they were analysed."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from rules.context import EvalContext, fill, fit_summary, noted
-from rules.findings import Finding
+from rules.findings import Finding, TemplateKey
 from rules.labs import compare, lab_value
 from rules.patient import ConditionEntry, GenotypeResult, MedicationEntry
 from rules.ruleset import CompiledRule
@@ -160,14 +160,12 @@ def _finding(
         fill(spec.detail, values) or "",
     ]
     management = fill(spec.management, values)
-    if management:
-        lines += ["", f"**Management:** {management}"]
-    lines += ["", f"**Evidence:** {spec.source.label} — rule `{spec.id}` v{spec.version}."]
-    if spec.references:
-        lines[-1] += " " + "; ".join(spec.references)
+    tail, template_key = _tail(ctx, rule, management)
     # Same key as the CPIC index check, so a pharmacist rule and CPIC on one gene give one card.
     key_other = other_ref or (str(values["gene"]).upper() if "gene" in values else spec.id)
-    detail = "\n".join(lines)
+    detail = "\n".join(lines) + tail
+    if draft.match_note:
+        detail, template_key = noted(draft, detail), None
     # Built directly, as drug-drug findings are: ``finding(...)``'s keywords cost more than the struct.
     return Finding(
         rule_id=spec.id,
@@ -178,13 +176,49 @@ def _finding(
         draft_ref=draft.ref,
         other_ref=other_ref,
         summary=fit_summary(fill(spec.summary, values) or spec.title),
-        detail_markdown=noted(draft, detail) if draft.match_note else detail,
+        detail_markdown=detail,
         management=management,
         source_label=spec.source.label,
         source_url=spec.source.url,
         source_dataset=spec.source.dataset,
         source_version=dataset_version(spec.source.dataset),
         references=tuple(spec.references),
-        suggestions=(ctx.remove_suggestion(draft),),
+        suggestions=ctx.cancel_only(draft),
         dedupe_key=(spec.kind, draft.ref, str(key_other)),
+        detail_tail="" if template_key is None else tail,
+        template_key=template_key,
     )
+
+
+def _tail(ctx: EvalContext, rule: CompiledRule, management: str | None) -> tuple[str, TemplateKey | None]:
+    """The end of the detail (management, evidence) and, when the management text is the rule's own (no
+    patient values filled in), the findings' template key; None otherwise. Once per rule and engine."""
+    spec = rule.rule
+    static = management == spec.management
+    memo_key = ("conditional tail", rule.id)
+    found = ctx.memo.get(memo_key) if static else None
+    if isinstance(found, tuple):
+        return found
+    lines = ["", f"**Management:** {management}"] if management else []
+    lines += ["", f"**Evidence:** {spec.source.label} — rule `{spec.id}` v{spec.version}."]
+    if spec.references:
+        lines[-1] += " " + "; ".join(spec.references)
+    tail = "\n" + "\n".join(lines)
+    if not static or tail.rstrip() != tail:
+        return tail, None
+    content = (
+        spec.id,
+        spec.version,
+        spec.kind,
+        rule.severity,
+        rule.interruptive,
+        management,
+        spec.source.label,
+        spec.source.url,
+        spec.source.dataset,
+        tuple(spec.references),
+        tail,
+    )
+    found = (tail, TemplateKey(content))
+    ctx.remember(memo_key, found)
+    return found

@@ -141,6 +141,6 @@ def _finding(
         source_dataset="kgcds_duplicate_therapy@1",
         source_version="1",
         references=(STOPP_V2,),
-        suggestions=(ctx.remove_suggestion(draft),),
+        suggestions=ctx.cancel_only(draft),
         dedupe_key=pair_key(draft.ref, other.ref),
     )

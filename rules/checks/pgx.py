@@ -82,6 +82,6 @@ def _finding(
         source_dataset=pair.source,
         source_version=dataset_version(pair.source),
         references=pair.references,
-        suggestions=(ctx.remove_suggestion(draft),),
+        suggestions=ctx.cancel_only(draft),
         dedupe_key=("pharmacogenomic", draft.ref, pair.gene_symbol.upper()),
     )
