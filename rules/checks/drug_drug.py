@@ -36,9 +36,11 @@ def check(ctx: EvalContext) -> list[Finding]:
         pairs = ctx.pair_memo(RULE_ID, draft.ingredient_ids)
         draft_site = ctx.local_site(draft)
         for other, role in ctx.others_for(index):
+            pair = pairs.get(other.ingredient_ids, _UNSEEN)
+            if pair is None:  # the commonest answer, so asked first
+                continue
             if other.ref == draft.ref:
                 continue
-            pair = pairs.get(other.ingredient_ids, _UNSEEN)
             if pair is _UNSEEN:
                 pair = _analyse(ctx, draft.ingredient_ids, other.ingredient_ids)
                 ctx.remember_pair(pairs, other.ingredient_ids, pair)

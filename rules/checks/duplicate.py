@@ -31,9 +31,11 @@ def check(ctx: EvalContext) -> list[Finding]:
         # Depends only on the two ingredient sets and the rule settings: decided once per engine.
         pairs = ctx.pair_memo(SAME_CLASS, draft.ingredient_ids)
         for other, role in ctx.others_for(index):
+            found = pairs.get(other.ingredient_ids, _UNSEEN)
+            if found is None:  # the commonest answer, so asked first
+                continue
             if other.ref == draft.ref or not other.ingredient_ids:
                 continue
-            found = pairs.get(other.ingredient_ids, _UNSEEN)
             if found is _UNSEEN:
                 found = _duplicate(ctx, draft.ingredient_ids, other.ingredient_ids)
                 ctx.remember_pair(pairs, other.ingredient_ids, found)
