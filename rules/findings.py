@@ -82,6 +82,38 @@ class TemplateKey:
         self.content = content
         self._hash = hash(content)
 
+    @classmethod
+    def of(
+        cls,
+        *,
+        rule_id: str,
+        rule_version: str,
+        kind: str,
+        severity: Severity,
+        interruptive: bool,
+        management: str | None,
+        source_label: str,
+        source_url: str | None,
+        source_dataset: str,
+        references: tuple[str, ...],
+        tail: str,
+    ) -> TemplateKey:
+        """The key of findings with these fields and ``detail_tail``: the one place that says what it covers."""
+        content = (
+            rule_id,
+            rule_version,
+            kind,
+            severity,
+            interruptive,
+            management,
+            source_label,
+            source_url,
+            source_dataset,
+            references,
+            tail,
+        )
+        return cls(content)
+
     def __hash__(self) -> int:
         return self._hash
 

@@ -100,6 +100,9 @@ def test_a_new_patient_with_the_same_drugs_gets_cards_about_its_own_orders(scree
     assert without_uuids(screen_bytes(screening, distinct_patient(template, 1))) == first
 
 
+TOPICAL_SUMMARY = "Warfarin + fluconazole: major interaction when systemic; here applied to the skin"
+
+
 def hand_made(draft: MedicationEntry, **changes: Any) -> Finding:
     base = Finding(
         rule_id="site-test",
@@ -138,6 +141,15 @@ def test_pre_encoded_cards_are_the_plain_cards_byte_for_byte(schema: GraphSchema
         hand_made(draft, detail_tail="not the end either", dedupe_key=("x2",), template_key=TemplateKey(("x2",))),
         hand_made(draft, dedupe_key=("k1",), rule_id="keyed", template_key=TemplateKey(("keyed",))),
         hand_made(draft, dedupe_key=("k2",), rule_id="keyed", other_ref="m2", template_key=TemplateKey(("keyed",))),
+        # one key, another summary (a topical site, a patient's lab value): the card carries its own summary
+        hand_made(
+            draft,
+            dedupe_key=("k3",),
+            rule_id="keyed",
+            other_ref="m3",
+            summary=TOPICAL_SUMMARY,
+            template_key=TemplateKey(("keyed",)),
+        ),
         hand_made(noted, detail_markdown="", detail_tail="", dedupe_key=("y",), severity=Severity.MINOR),
         hand_made(noted, management="Shared × tail", references=(), dedupe_key=("z",), interruptive=False),
         # the patient part already gives the management text, or a reference straddles the seam: not repeated
@@ -172,6 +184,8 @@ def test_pre_encoded_cards_are_the_plain_cards_byte_for_byte(schema: GraphSchema
     assert "**Evidence:**" not in by_rule["site-test-3"]["detail"]
     assert "suggestions" not in by_rule["site-test-4"] and "selectionBehavior" not in by_rule["site-test-4"]
     assert "_Order identified by name._" in json.dumps(cards, ensure_ascii=False)
+    keyed = [card["summary"] for card in cards if card["source"]["topic"]["code"] == "keyed"]
+    assert sorted(keyed) == sorted([findings[0].summary, findings[0].summary, TOPICAL_SUMMARY])
 
 
 def coded_ibuprofen_patient() -> dict[str, Any]:

@@ -206,19 +206,19 @@ def _tail(ctx: EvalContext, rule: CompiledRule, management: str | None) -> tuple
     tail = "\n" + "\n".join(lines)
     if not static or tail.rstrip() != tail:
         return tail, None
-    content = (
-        spec.id,
-        spec.version,
-        spec.kind,
-        rule.severity,
-        rule.interruptive,
-        management,
-        spec.source.label,
-        spec.source.url,
-        spec.source.dataset,
-        tuple(spec.references),
-        tail,
+    key = TemplateKey.of(
+        rule_id=spec.id,
+        rule_version=spec.version,
+        kind=spec.kind,
+        severity=rule.severity,
+        interruptive=rule.interruptive,
+        management=management,
+        source_label=spec.source.label,
+        source_url=spec.source.url,
+        source_dataset=spec.source.dataset,
+        references=tuple(spec.references),
+        tail=tail,
     )
-    found = (tail, TemplateKey(content))
+    found = (tail, key)
     ctx.remember(memo_key, found)
     return found

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -162,37 +161,26 @@ class _PairCard:
     template_key: TemplateKey | None
     """The findings' :attr:`~rules.findings.Finding.template_key` when the drug is used systemically; None
     when ``why_tail`` ends in white space (a stripped detail would not end with it)."""
-    local_keys: dict[str, TemplateKey]
-    """The same for a pair shown for information only because one drug is applied locally, by site (the
-    summary names the site). Filled as sites are met: a handful of them."""
+    local_key: TemplateKey | None
+    """The same when one drug is applied locally and the pair is shown for information only."""
 
-    def local_key(self, site: str, summary: str) -> TemplateKey | None:
-        """``summary``: the one this pair's cards carry when a drug is applied to ``site``."""
-        if self.template_key is None:
-            return None
-        found = self.local_keys.get(site)
-        if found is None:
-            found = self.local_keys.setdefault(site, self.key(Severity.MINOR, False, summary))
-        return found
 
-    def key(self, severity: Severity, interruptive: bool, summary: str) -> TemplateKey:
-        verdict = self.verdict
-        return TemplateKey(
-            (
-                verdict.rule_id,
-                verdict.rule_version,
-                severity,
-                interruptive,
-                summary,
-                verdict.management,
-                verdict.label,
-                verdict.url,
-                self.source_dataset,
-                self.source_version,
-                self.references,
-                self.why_tail,
-            )
-        )
+def _template_key(
+    verdict: _Verdict, severity: Severity, interruptive: bool, dataset: str, references: tuple[str, ...], tail: str
+) -> TemplateKey:
+    return TemplateKey.of(
+        rule_id=verdict.rule_id,
+        rule_version=verdict.rule_version,
+        kind="drug-drug",
+        severity=severity,
+        interruptive=interruptive,
+        management=verdict.management,
+        source_label=verdict.label,
+        source_url=verdict.url,
+        source_dataset=dataset,
+        references=references,
+        tail=tail,
+    )
 
 
 def _pair_card(ctx: EvalContext, facts: list[tuple[str, str, InteractionFact]], hits: list[_RuleHit]) -> _PairCard:
@@ -207,21 +195,24 @@ def _pair_card(ctx: EvalContext, facts: list[tuple[str, str, InteractionFact]], 
     )
     why, tail = _detail_parts(ctx, facts, hits, verdict)
     why_tail = why + tail
-    pair = _PairCard(
+    dataset = "; ".join(_unique(verdict.datasets))
+    keyed = why_tail.rstrip() == why_tail
+    return _PairCard(
         verdict=verdict,
         summary=fit_summary(verdict.summary),
         why=why,
         tail=tail,
         why_tail=why_tail,
-        source_dataset="; ".join(_unique(verdict.datasets)),
+        source_dataset=dataset,
         source_version="; ".join(_unique(dataset_version(d) for d in verdict.datasets)),
         references=references,
-        template_key=None,
-        local_keys={},
+        template_key=(
+            _template_key(verdict, verdict.severity, verdict.interruptive, dataset, references, why_tail)
+            if keyed
+            else None
+        ),
+        local_key=_template_key(verdict, Severity.MINOR, False, dataset, references, why_tail) if keyed else None,
     )
-    if why_tail.rstrip() != why_tail:
-        return pair
-    return dataclasses.replace(pair, template_key=pair.key(verdict.severity, verdict.interruptive, pair.summary))
 
 
 def _render(
@@ -243,7 +234,7 @@ def _render(
         )
         summary = fit_summary(f"{summary} when systemic; here applied to the {site}")
         severity, interruptive = Severity.MINOR, False
-        template_key = pair.local_key(site, summary)
+        template_key = pair.local_key
     # Severity is a StrEnum: formatted, it is its value (``.value`` costs more, once per card).
     detail = (
         f"**{draft.display}** (draft) with **{other.display}** ({role}): **{verdict.severity}** interaction.\n"
