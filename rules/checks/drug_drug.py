@@ -149,12 +149,10 @@ class _PairCard:
 
     verdict: _Verdict
     summary: str
-    why: str
-    """The matched ingredients, classes and rules, for the "Why for this patient" line."""
-    tail: str
-    """The detail after the "Why" line: rule texts, what happens, mechanism, management, evidence."""
     why_tail: str
-    """``why`` + ``tail``: the end of every card's detail for this pair, one shared string."""
+    """The end of every card's detail for this pair, one shared string: the matched ingredients, classes and
+    rules (the rest of the "Why for this patient" line), then the rule texts, what happens, mechanism,
+    management and evidence."""
     source_dataset: str
     source_version: str
     references: tuple[str, ...]
@@ -200,8 +198,6 @@ def _pair_card(ctx: EvalContext, facts: list[tuple[str, str, InteractionFact]], 
     return _PairCard(
         verdict=verdict,
         summary=fit_summary(verdict.summary),
-        why=why,
-        tail=tail,
         why_tail=why_tail,
         source_dataset=dataset,
         source_version="; ".join(_unique(dataset_version(d) for d in verdict.datasets)),
