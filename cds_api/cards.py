@@ -4,121 +4,43 @@ Cards follow the spec exactly: optional fields are omitted (``omit_defaults``), 
 ``summary`` is at most 140 characters; a card with suggestions carries ``selectionBehavior``.
 One card per problem: findings sharing a ``dedupe_key`` (the same pair seen from both drafts, or
 the same pair asserted by several sources) collapse into the most severe one.
-The structs are ``gc=False``: cards hold strings, tuples and plain dicts, never a cycle.
+The card structs themselves are in :mod:`cds_api.card_models`.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
 import msgspec
 
+from cds_api.card_models import (
+    OVERRIDE_REASONS,
+    RULE_TOPIC_SYSTEM,
+    Action,
+    Card,
+    CardCoding,
+    CardIdFn,
+    CardSuggestion,
+    IssuedCard,
+    Link,
+    Source,
+    WireCard,
+)
 from cds_api.memo import remember
 from ontology.curie import CodeSystemMap, CurieError
 from ontology.vocab import Severity
 from rules.findings import SEVERITY_RANK, SUMMARY_MAX, Finding, Suggestion, TemplateKey
 from rules.patient import MedicationEntry
 
-RULE_TOPIC_SYSTEM = "https://w3id.org/kgcds/rule"
-OVERRIDE_REASON_SYSTEM = "https://w3id.org/kgcds/override-reason"
 UNSCREENED_RULE_ID = "kgcds-order-not-recognised"
 UNRECOGNISED_RECORD_RULE_ID = "kgcds-record-not-recognised"
 UNRECOGNISED_LISTED = 10
 """At most this many unrecognised record entries are named on the card; the rest are counted."""
 PARTS_LIMIT = 10_000
-
-CardIdFn = Callable[[str, str, str], str]
-"""(rule id, rule version, indicator) -> the uuid of a new card of that rule. The feedback store's signs it
-(:meth:`cds_api.feedback_store.FeedbackStore.card_ids`); without one a card gets a plain random uuid."""
-
-
-class CardCoding(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
-    code: str
-    system: str | None = None
-    display: str | None = None
-
-
-class Source(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
-    label: str
-    url: str | None = None
-    topic: CardCoding | None = None
-
-
-class Action(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
-    type: str
-    description: str
-    resource: dict[str, Any] | None = None
-    resourceId: str | None = None
-
-
-class CardSuggestion(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
-    label: str
-    uuid: str | None = None
-    isRecommended: bool | None = None
-    actions: tuple[Action, ...] = ()
-
-
-class Link(msgspec.Struct, frozen=True, gc=False):
-    """CDS Hooks requires ``type`` on every link, so this struct does not omit its default."""
-
-    label: str
-    url: str
-    type: str = "absolute"
-
-
-class Card(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
-    uuid: str
-    summary: str
-    indicator: str
-    source: Source
-    detail: str | None = None
-    suggestions: tuple[CardSuggestion, ...] = ()
-    selectionBehavior: str | None = None
-    overrideReasons: tuple[CardCoding, ...] = ()
-    links: tuple[Link, ...] = ()
-
-
-class CardsResponse(msgspec.Struct, frozen=True, gc=False):
-    cards: tuple[Card, ...]
-
-
-class WireCard(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
-    """A :class:`Card` as sent, with the parts shared between patients already JSON-encoded.
-
-    Same fields in the same order, each omitted when the Card would omit it, so encoding one gives
-    the bytes encoding the Card gives: the response schema stays :class:`CardsResponse`.
-    """
-
-    uuid: str
-    summary: str
-    indicator: str
-    source: msgspec.Raw
-    detail: msgspec.Raw | None = None
-    suggestions: msgspec.Raw | None = None
-    selectionBehavior: str | None = None
-    overrideReasons: msgspec.Raw | None = None
-    links: msgspec.Raw | None = None
-
-
-class WireResponse(msgspec.Struct, frozen=True, gc=False):
-    """What the order services encode; documented (OpenAPI) as :class:`CardsResponse`.
-
-    A card is a :class:`Card`, a :class:`WireCard`, or the JSON of one as bytes (the commonest cards are
-    joined from cached pieces: see :meth:`CardFactory.wire_cards`)."""
-
-    cards: tuple[Card | WireCard | msgspec.Raw, ...]
-
-
-OVERRIDE_REASONS: tuple[CardCoding, ...] = (
-    CardCoding("benefit-outweighs-risk", OVERRIDE_REASON_SYSTEM, "Benefit outweighs risk for this patient"),
-    CardCoding("will-monitor", OVERRIDE_REASON_SYSTEM, "Will monitor or adjust dose"),
-    CardCoding("tolerated-before", OVERRIDE_REASON_SYSTEM, "Patient has tolerated this before"),
-    CardCoding("not-applicable", OVERRIDE_REASON_SYSTEM, "Alert does not apply to this patient"),
-)
-
 
 _VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
 
@@ -187,9 +109,10 @@ def truncate(text: str, limit: int = SUMMARY_MAX) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-class _RuleParts(msgspec.Struct, frozen=True, gc=False):
+@dataclass(frozen=True, slots=True)
+class _RuleParts:
     """What a card takes from its rule and evidence alone, never from the patient: built once per rule
-    and source, shared by every card (frozen structs; the encoder only reads them)."""
+    and source, shared by every card (frozen; the encoder only reads its structs)."""
 
     indicator: str
     source: Source
@@ -203,7 +126,8 @@ class _RuleParts(msgspec.Struct, frozen=True, gc=False):
     wire_links: msgspec.Raw | None
 
 
-class _CardTemplate(msgspec.Struct, frozen=True, gc=False):
+@dataclass(frozen=True, slots=True)
+class _CardTemplate:
     """The card of a finding with a shared detail tail, minus its patient part: everything after the
     patient's lines already JSON-encoded. Shared by every card of one pair of drugs and rule."""
 
@@ -221,15 +145,6 @@ class _CardTemplate(msgspec.Struct, frozen=True, gc=False):
     pending: tuple[str, ...]
     """Management text and references the tail lacks: if the patient part holds one, the card is built
     the slow way (it would not repeat it)."""
-
-
-class IssuedCard(msgspec.Struct, frozen=True, gc=False):
-    """What the feedback store remembers about a card: no patient data, only which rule fired."""
-
-    card_uuid: str
-    rule_id: str
-    rule_version: str
-    indicator: str
 
 
 def dedupe(findings: Iterable[Finding]) -> list[Finding]:

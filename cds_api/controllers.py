@@ -22,7 +22,7 @@ from litestar.params import FromPath
 from litestar.response.base import ASGIResponse
 from litestar.types import ControllerRouterHandler
 
-from cds_api.cards import CardsResponse
+from cds_api.card_models import CardsResponse
 from cds_api.ddx_service import DDX_SERVICE_ID, PatientViewDiagnosis
 from cds_api.diagnosis import DiagnosisResponse
 from cds_api.errors import FHIR_JSON, OperationOutcome, Unprocessable, decode_body

@@ -14,7 +14,8 @@ from datetime import datetime
 
 import msgspec
 
-from cds_api.cards import Card, CardCoding, CardIdFn, CardsResponse, IssuedCard, Link, Source, new_card_uuid, truncate
+from cds_api.card_models import Card, CardCoding, CardIdFn, CardsResponse, IssuedCard, Link, Source
+from cds_api.cards import new_card_uuid, truncate
 from cds_api.diagnosis import Diagnosis, age_range
 from cds_api.fhir_context import age_in_years
 from cds_api.fhir_phenotypes import HPO_SYSTEM, PhenotypeExtractor, PhenotypeFindings

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from cds_api.card_ids import RANDOM_BITS, SECRET_BYTES, CardIdCodec
-from cds_api.cards import CardIdFn, IssuedCard
+from cds_api.card_models import CardIdFn, IssuedCard
 from cds_api.sqlite_wal import connect_wal
 
 SCHEMA = """

@@ -12,7 +12,8 @@ from datetime import datetime
 
 import msgspec
 
-from cds_api.cards import CardFactory, CardIdFn, IssuedCard, WireResponse
+from cds_api.card_models import CardIdFn, IssuedCard, WireResponse
+from cds_api.cards import CardFactory
 from cds_api.errors import NotFound, Unprocessable, decode_body
 from cds_api.fhir_context import ContextBuilder, draft_medications
 from cds_api.fhir_models import HookRequest

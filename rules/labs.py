@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-
-import msgspec
 
 from rules.patient import LabResult
 
@@ -44,7 +43,8 @@ def bare_loinc(code: str) -> str:
     return code.removeprefix("LOINC:")
 
 
-class LabValue(msgspec.Struct, frozen=True):
+@dataclass(frozen=True, slots=True)
+class LabValue:
     """A value the engine compares, with how it was obtained (for the card)."""
 
     value: float

@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from kgcds.native import is_compiled, mismatch
 from kgcds.settings import default_data_dir
 from ontology.schema import GraphSchema, load_schema
 from tests.bolt_server import BoltTarget, arcadedb_server, external_target
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Test the code the sources say: refuse a stale mypyc build, and (``KGCDS_EXPECT_NATIVE``, set by
+    ``make unit``) a session that would run interpreted when compiled modules were asked for, or the reverse."""
+    reason = mismatch()
+    if reason is not None:
+        pytest.exit(f"compiled modules are stale: {reason}. Run `make native` (or NATIVE=0 to remove them).", 2)
+    expected = os.environ.get("KGCDS_EXPECT_NATIVE")
+    if expected in ("0", "1") and (expected == "1") != is_compiled():
+        state = "compiled" if is_compiled() else "interpreted"
+        pytest.exit(f"KGCDS_EXPECT_NATIVE={expected} but the hot path would run {state}", 2)
 
 
 @pytest.fixture(scope="session")

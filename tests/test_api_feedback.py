@@ -11,7 +11,8 @@ import pytest
 from litestar.testing import TestClient
 
 from cds_api.card_ids import CardIdCodec
-from cds_api.cards import IssuedCard, random_uuid
+from cds_api.card_models import IssuedCard
+from cds_api.cards import random_uuid
 from cds_api.feedback_store import FeedbackRecord, FeedbackStore, UnknownCard
 from tests.api_support import hook_request, make_app, med_request
 

@@ -18,7 +18,8 @@ import msgspec
 import pytest
 
 from cds_api.bootstrap import CompiledServices, compile_services
-from cds_api.cards import CardFactory, CardsResponse, WireResponse
+from cds_api.card_models import CardsResponse, WireResponse
+from cds_api.cards import CardFactory
 from cds_api.fhir_context import draft_medications
 from cds_api.prefetch import complete_record
 from cds_api.services import Screening

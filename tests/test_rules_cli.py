@@ -9,7 +9,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from cds_api.cards import IssuedCard
+from cds_api.card_models import IssuedCard
 from cds_api.feedback_store import FeedbackRecord, FeedbackStore
 from kgcds.cli import main
 from ontology.schema import GraphSchema

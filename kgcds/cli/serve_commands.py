@@ -13,6 +13,7 @@ import click
 
 from graph_store.contract import StoreError
 from kgcds.cli.common import CliError, build_settings, open_store, store_option
+from kgcds.native import NativeBuildError, is_compiled, require_current
 from ontology.schema import load_schema
 
 LOG = logging.getLogger("kgcds.serve")
@@ -61,6 +62,11 @@ def serve_command(
     it forwards SIGTERM/SIGINT, replaces a worker that dies while serving, and exits non-zero when
     one fails at start-up.
     """
+    try:
+        # Before anything imports the hot path: a stale build would run other code than the sources say.
+        require_current()
+    except NativeBuildError as exc:
+        raise CliError(str(exc)) from exc
     if workers > 1:
         # GNU OpenMP (scikit-learn's ranker) hangs in a forked child once the parent has used its
         # thread pool; one OpenMP thread per worker is also right when workers fill the cores.
@@ -117,7 +123,13 @@ def serve_command(
     # (a ~45 ms collection over the index otherwise pushes p99 latency to 40-60 ms).
     gc.collect()
     gc.freeze()
-    LOG.info("knowledge index compiled in %.1f s; serving on http://%s:%d", time.perf_counter() - started, host, port)
+    LOG.info(
+        "knowledge index compiled in %.1f s; order screening runs %s; serving on http://%s:%d",
+        time.perf_counter() - started,
+        "compiled (mypyc)" if is_compiled() else "interpreted",
+        host,
+        port,
+    )
     try:
         try:
             sock = bind_socket(host, port)
