@@ -85,6 +85,19 @@ def extension_files(module: str, root: Path = ROOT) -> list[Path]:
     ]
 
 
+def stray_extensions(root: Path = ROOT, modules: tuple[str, ...] = COMPILED_MODULES) -> list[Path]:
+    """Compiled extensions in our packages that belong to no listed module (left by an older build)."""
+    listed = {path for module in modules for path in extension_files(module, root)}
+    found = (
+        path
+        for package in FIRST_PARTY
+        if (root / package).is_dir()
+        for suffix in EXTENSION_SUFFIXES
+        for path in (root / package).rglob(f"*{suffix}")
+    )
+    return sorted({path for path in found if path not in listed})
+
+
 def _imported_modules(source: Path) -> set[str]:
     """First-party modules ``source`` imports (any import statement, at any depth of the file)."""
     found: set[str] = set()
@@ -123,6 +136,11 @@ def record_path(root: Path = ROOT) -> Path:
 
 def mismatch(root: Path = ROOT, modules: tuple[str, ...] = COMPILED_MODULES) -> str | None:
     """Why the compiled modules cannot be trusted, or None (a complete, current build, or none at all)."""
+    stray = stray_extensions(root, modules)
+    if stray:
+        return (
+            f"compiled extensions of modules no longer compiled: {', '.join(str(p.relative_to(root)) for p in stray)}"
+        )
     compiled = [module for module in modules if extension_files(module, root)]
     if not compiled:
         return None
@@ -162,6 +180,7 @@ def require_current(root: Path = ROOT, modules: tuple[str, ...] = COMPILED_MODUL
 
 def clean(root: Path = ROOT, modules: tuple[str, ...] = COMPILED_MODULES) -> list[Path]:
     removed = [path for module in modules for path in extension_files(module, root)]
+    removed += stray_extensions(root, modules)
     removed += [path for path in root.glob(f"{GROUP}__mypyc.*") if path.suffix == ".so"]
     removed += [record_path(root)] if record_path(root).exists() else []
     for path in removed:

@@ -110,6 +110,15 @@ def test_missing_record_and_partial_build_are_stale(fake_root: Path) -> None:
     assert reason is not None and "rules.b" in reason
 
 
+def test_an_extension_left_by_an_older_build_is_stale_and_cleaned(fake_root: Path) -> None:
+    _fake_build(fake_root)
+    leftover = fake_root / "rules" / f"c{EXTENSION_SUFFIXES[0]}"  # c was compiled once, no longer listed
+    leftover.write_bytes(b"")
+    reason = native.mismatch(fake_root, FAKE)
+    assert reason is not None and "rules/c" in reason
+    assert leftover in native.clean(fake_root, FAKE) and not leftover.exists()
+
+
 def test_clean_removes_the_extensions_and_the_record(fake_root: Path) -> None:
     _fake_build(fake_root)
     removed = native.clean(fake_root, FAKE)
