@@ -79,10 +79,8 @@ def source_file(module: str, root: Path = ROOT) -> Path:
 def extension_files(module: str, root: Path = ROOT) -> list[Path]:
     """The module's compiled extension files on disk (none when it runs interpreted)."""
     source = source_file(module, root)
-    stem = source.stem
-    return [
-        source.with_name(stem + suffix) for suffix in EXTENSION_SUFFIXES if source.with_name(stem + suffix).exists()
-    ]
+    candidates = (source.with_name(source.stem + suffix) for suffix in EXTENSION_SUFFIXES)
+    return [path for path in candidates if path.exists()]
 
 
 def stray_extensions(root: Path = ROOT, modules: tuple[str, ...] = COMPILED_MODULES) -> list[Path]:

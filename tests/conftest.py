@@ -21,8 +21,9 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     if reason is not None:
         pytest.exit(f"compiled modules are stale: {reason}. Run `make native` (or NATIVE=0 to remove them).", 2)
     expected = os.environ.get("KGCDS_EXPECT_NATIVE")
-    if expected in ("0", "1") and (expected == "1") != is_compiled():
-        state = "compiled" if is_compiled() else "interpreted"
+    compiled = is_compiled()
+    if expected in ("0", "1") and (expected == "1") != compiled:
+        state = "compiled" if compiled else "interpreted"
         pytest.exit(f"KGCDS_EXPECT_NATIVE={expected} but the hot path would run {state}", 2)
 
 
