@@ -17,8 +17,9 @@ Without a build (no C compiler, or after ``clean``) everything runs interpreted,
 
 Two rules for the modules listed here, both checked by the tests:
 - no msgspec ``Struct`` is defined in them: mypyc drops class keywords (python/mypy#21938), so a struct's
-  ``frozen=True`` or ``omit_defaults=True`` would be lost. Structs live in record modules
-  (:mod:`cds_api.card_models`, :mod:`rules.findings`, :mod:`rules.patient`) that stay interpreted;
+  ``frozen=True`` or ``omit_defaults=True`` would be lost. The card structs live in
+  :mod:`cds_api.card_models`, which stays interpreted; the engine's records (:mod:`rules.findings`,
+  :mod:`rules.patient`) are compiled native classes with written-out constructors instead;
 - their classes are native: no monkeypatching or subclassing from interpreted code.
 """
 
@@ -56,8 +57,10 @@ COMPILED_MODULES: tuple[str, ...] = (
     "rules.checks.pgx",
     "rules.context",
     "rules.engine",
+    "rules.findings",
     "rules.graph_knowledge",
     "rules.labs",
+    "rules.patient",
 )
 GROUP = "kgcds_native"
 """mypyc's shared library for the group, ``kgcds_native__mypyc...so`` at the top of the checkout (the

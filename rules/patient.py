@@ -3,73 +3,199 @@
 The API turns FHIR resources into these (codes as CURIEs, drugs resolved to ingredient
 ids); the engine never parses FHIR and never touches a store.
 
-Structs are ``gc=False`` (plain values, no cycles), so building them does not feed the collector.
+Compiled with mypyc (:mod:`kgcds.native`), as plain native classes with written-out constructors and
+``Final`` (read-only) attributes, compared and hashed by value: see :mod:`rules.findings` for why not
+msgspec structs or dataclasses.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import TypeVar
-
-import msgspec
+from typing import Final, TypeVar
 
 
-class MedicationEntry(msgspec.Struct, frozen=True, gc=False):
-    ref: str
+class MedicationEntry:
+    ref: Final[str]
     """FHIR reference of the order (``MedicationRequest/123``); cards name it."""
-    display: str
-    codes: tuple[str, ...]
+    display: Final[str]
+    codes: Final[tuple[str, ...]]
     """The order's codes as CURIEs (``RXNORM:855332``)."""
-    ingredient_ids: tuple[str, ...]
+    ingredient_ids: Final[tuple[str, ...]]
     """Resolved active ingredients (Drug node ids); empty when unresolved."""
-    is_draft: bool
-    match_note: str | None
+    is_draft: Final[bool]
+    match_note: Final[str | None]
     """How the drug was resolved when not by exact code (e.g. "by name"), shown in the card."""
 
+    def __init__(
+        self,
+        ref: str,
+        display: str,
+        codes: tuple[str, ...],
+        ingredient_ids: tuple[str, ...],
+        is_draft: bool,
+        match_note: str | None,
+    ) -> None:
+        self.ref = ref
+        self.display = display
+        self.codes = codes
+        self.ingredient_ids = ingredient_ids
+        self.is_draft = is_draft
+        self.match_note = match_note
 
-class AllergyEntry(msgspec.Struct, frozen=True, gc=False):
-    ref: str
-    display: str
-    codes: tuple[str, ...]
-    ingredient_ids: tuple[str, ...]
+    def _values(self) -> tuple[object, ...]:
+        return (self.ref, self.display, self.codes, self.ingredient_ids, self.is_draft, self.match_note)
+
+    def __eq__(self, other: object) -> bool:
+        return self is other or (type(other) is MedicationEntry and self._values() == other._values())
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        return f"MedicationEntry{self._values()!r}"
+
+
+class AllergyEntry:
+    ref: Final[str]
+    display: Final[str]
+    codes: Final[tuple[str, ...]]
+    ingredient_ids: Final[tuple[str, ...]]
     """Ingredients the allergy names directly (an allergy to amoxicillin)."""
-    class_ids: tuple[str, ...]
+    class_ids: Final[tuple[str, ...]]
     """Classes the allergy names (``ALLERGYGROUP:penicillin`` for "allergy to penicillins")."""
-    criticality: str | None
+    criticality: Final[str | None]
     """FHIR criticality: low | high | unable-to-assess."""
-    verification_status: str | None
+    verification_status: Final[str | None]
     """FHIR verificationStatus code: unconfirmed | presumed | confirmed | refuted | entered-in-error."""
-    clinical_status: str | None
+    clinical_status: Final[str | None]
     """FHIR clinicalStatus code: active | inactive | resolved."""
-    match_note: str | None = None
+    match_note: Final[str | None]
     """How the substance was identified when not by an exact code ("by name", "by allergy group name")."""
 
+    def __init__(
+        self,
+        ref: str,
+        display: str,
+        codes: tuple[str, ...],
+        ingredient_ids: tuple[str, ...],
+        class_ids: tuple[str, ...],
+        criticality: str | None,
+        verification_status: str | None,
+        clinical_status: str | None,
+        match_note: str | None = None,
+    ) -> None:
+        self.ref = ref
+        self.display = display
+        self.codes = codes
+        self.ingredient_ids = ingredient_ids
+        self.class_ids = class_ids
+        self.criticality = criticality
+        self.verification_status = verification_status
+        self.clinical_status = clinical_status
+        self.match_note = match_note
 
-class ConditionEntry(msgspec.Struct, frozen=True, gc=False):
-    ref: str
-    display: str
-    codes: tuple[str, ...]
+    def _values(self) -> tuple[object, ...]:
+        return (
+            self.ref,
+            self.display,
+            self.codes,
+            self.ingredient_ids,
+            self.class_ids,
+            self.criticality,
+            self.verification_status,
+            self.clinical_status,
+            self.match_note,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        return self is other or (type(other) is AllergyEntry and self._values() == other._values())
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        return f"AllergyEntry{self._values()!r}"
+
+
+class ConditionEntry:
+    ref: Final[str]
+    display: Final[str]
+    codes: Final[tuple[str, ...]]
     """CURIEs: ``SNOMEDCT:59621000``, ``ICD10CM:I10``."""
-    clinical_status: str | None
+    clinical_status: Final[str | None]
+
+    def __init__(self, ref: str, display: str, codes: tuple[str, ...], clinical_status: str | None) -> None:
+        self.ref = ref
+        self.display = display
+        self.codes = codes
+        self.clinical_status = clinical_status
+
+    def _values(self) -> tuple[object, ...]:
+        return (self.ref, self.display, self.codes, self.clinical_status)
+
+    def __eq__(self, other: object) -> bool:
+        return self is other or (type(other) is ConditionEntry and self._values() == other._values())
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        return f"ConditionEntry{self._values()!r}"
 
 
-class LabResult(msgspec.Struct, frozen=True, gc=False):
-    loinc: str
+class LabResult:
+    loinc: Final[str]
     """The LOINC code, bare (``33914-3``) or as a CURIE (``LOINC:33914-3``)."""
-    value: float
-    unit: str | None
-    effective: datetime | None
+    value: Final[float]
+    unit: Final[str | None]
+    effective: Final[datetime | None]
+
+    def __init__(self, loinc: str, value: float, unit: str | None, effective: datetime | None) -> None:
+        self.loinc = loinc
+        self.value = value
+        self.unit = unit
+        self.effective = effective
+
+    def _values(self) -> tuple[object, ...]:
+        return (self.loinc, self.value, self.unit, self.effective)
+
+    def __eq__(self, other: object) -> bool:
+        return self is other or (type(other) is LabResult and self._values() == other._values())
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        return f"LabResult{self._values()!r}"
 
 
-class GenotypeResult(msgspec.Struct, frozen=True, gc=False):
-    gene: str
+class GenotypeResult:
+    gene: Final[str]
     """Gene symbol (``CYP2C19``, ``HLA-B``)."""
-    phenotype: str | None
+    phenotype: Final[str | None]
     """CPIC phenotype term (``Poor Metabolizer``) or ``positive``/``negative`` for an allele test."""
-    allele: str | None
+    allele: Final[str | None]
     """Allele or diplotype as reported (``*57:01``, ``HLA-B*57:01``, ``*2/*2``)."""
-    display: str
+    display: Final[str]
+
+    def __init__(self, gene: str, phenotype: str | None, allele: str | None, display: str) -> None:
+        self.gene = gene
+        self.phenotype = phenotype
+        self.allele = allele
+        self.display = display
+
+    def _values(self) -> tuple[object, ...]:
+        return (self.gene, self.phenotype, self.allele, self.display)
+
+    def __eq__(self, other: object) -> bool:
+        return self is other or (type(other) is GenotypeResult and self._values() == other._values())
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        return f"GenotypeResult{self._values()!r}"
 
 
 T = TypeVar("T")

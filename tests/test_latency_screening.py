@@ -105,7 +105,7 @@ TOPICAL_SUMMARY = "Warfarin + fluconazole: major interaction when systemic; here
 
 
 def hand_made(draft: MedicationEntry, **changes: Any) -> Finding:
-    base = Finding(
+    fields: dict[str, Any] = dict(
         rule_id="site-test",
         rule_version="2",
         kind="drug-drug",
@@ -128,7 +128,7 @@ def hand_made(draft: MedicationEntry, **changes: Any) -> Finding:
         dedupe_key=("pair", draft.ref, "MedicationRequest/m1"),
         detail_tail="Shared × tail — the same for everyone.",
     )
-    return msgspec.structs.replace(base, **changes)
+    return Finding(**(fields | changes))
 
 
 def test_pre_encoded_cards_are_the_plain_cards_byte_for_byte(schema: GraphSchema, compiled: CompiledServices) -> None:

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
-from msgspec.structs import replace
 
 from graph_loader.report import LoadReport
 from graph_loader.rows import EdgeRow, NodeRow
@@ -126,7 +125,8 @@ def only(findings: list[Finding], kind: str) -> Finding:
 
 
 def ordered(product: str, display: str, ingredient: str) -> MedicationEntry:
-    return replace(med(ingredient, display, draft=True), codes=(product,))
+    drafted = med(ingredient, display, draft=True)
+    return MedicationEntry(drafted.ref, display, (product,), drafted.ingredient_ids, True, None)
 
 
 def test_route_of_reads_the_dose_form_of_real_rxnorm_products(shared_data: Path) -> None:

@@ -14,7 +14,7 @@ from rules.engine import RulesEngine
 from rules.findings import SUMMARY_MAX, Finding
 from rules.graph_knowledge import knowledge_from_store
 from rules.knowledge import EngineKnowledge
-from rules.patient import MedicationEntry
+from rules.patient import LabResult, MedicationEntry
 from rules.ruleset import RuleSet
 from tests import rules_fixture_graph as g
 from tests.rules_patients import NOW, allergy, condition, genotype, lab, med, patient
@@ -393,10 +393,8 @@ def test_pharmacist_rule_can_supersede_the_sources(knowledge: EngineKnowledge, t
 def test_dates_without_zone_and_odd_values_do_not_break_screening(engine: RulesEngine) -> None:
     from datetime import datetime
 
-    from msgspec.structs import replace
-
-    naive = replace(lab("33914-3", 25), effective=datetime(2026, 11, 20))  # a FHIR date-only value
-    nan = replace(lab("33914-3", float("nan")), effective=None)
+    naive = LabResult("33914-3", 25, None, datetime(2026, 11, 20))  # a FHIR date-only value
+    nan = LabResult("33914-3", float("nan"), None, None)
     unresolved = MedicationEntry("MedicationRequest/x", "mystery", ("RXNORM:0",), (), True, "unresolved")
     p = patient(labs=(naive, nan), drafts=(med(g.METFORMIN, "metformin", draft=True), unresolved))
     (f,) = engine.evaluate(p, NOW.replace(tzinfo=None))
