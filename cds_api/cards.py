@@ -55,6 +55,19 @@ def random_uuid(h: str | None = None) -> str:
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
 
 
+_OTHER_VARIANT = {"8": "9", "9": "8", "a": "b", "b": "a"}
+
+
+def suggestion_base(card_uuid: str) -> str:
+    """The first 32 characters of the uuids of a card's suggestions, which add a 4-digit number each.
+
+    Suggestion uuids need only be unique (feedback names the card and then its suggestions), so they are
+    derived from the card's own uuid rather than drawn: the card's uuid with the other variant digit of
+    its pair, so a suggestion never shares its card's uuid and is still a version-4 UUID.
+    """
+    return card_uuid[:19] + _OTHER_VARIANT.get(card_uuid[19], "8") + card_uuid[20:32]
+
+
 def new_card_uuid(
     card_id: CardIdFn | None, rule_id: str, rule_version: str, indicator: str, hex_digits: str | None = None
 ) -> str:
@@ -210,12 +223,12 @@ class CardFactory:
         cards: list[Card] = []
         issued: list[IssuedCard] = []
         ranked = dedupe(findings)
-        # Every card's UUID and suggestion base from one system call; actions are per draft and call.
-        randomness = os.urandom(32 * len(ranked)).hex()
+        # Every card's UUID from one system call; actions are per draft and call.
+        randomness = os.urandom(16 * len(ranked)).hex()
         actions: dict[tuple[str | None, ...], Action | None] = {}
         for n, finding in enumerate(ranked):
             card = self.card(
-                finding, drafts.get(finding.draft_ref), patient_id, randomness[64 * n : 64 * n + 64], actions, card_id
+                finding, drafts.get(finding.draft_ref), patient_id, randomness[32 * n : 32 * n + 32], actions, card_id
             )
             cards.append(card)
             issued.append(IssuedCard(card.uuid, finding.rule_id, finding.rule_version, card.indicator))
@@ -234,13 +247,13 @@ class CardFactory:
         cards: list[Card | WireCard | msgspec.Raw] = []
         issued: list[IssuedCard] = []
         ranked = dedupe(findings)
-        randomness = os.urandom(32 * len(ranked)).hex()
+        randomness = os.urandom(16 * len(ranked)).hex()
         actions: dict[tuple[str | None, ...], Action | None] = {}
         suggestion_parts: dict[tuple[object, ...], tuple[bytes, ...] | None] = {}
         encode = self._encoder.encode
         for n, finding in enumerate(ranked):
             draft = drafts.get(finding.draft_ref)
-            hex_digits = randomness[64 * n : 64 * n + 64]
+            hex_digits = randomness[32 * n : 32 * n + 32]
             fast = self._fast_template(finding, draft)
             if fast is not None:
                 # The card's JSON, joined from the template's pieces and the patient's: no struct to encode.
@@ -257,7 +270,7 @@ class CardFactory:
                     template.after_summary,
                     encode(f"{_order_line(draft_name, finding.draft_ref)}\n\n{lead}")[:-1],
                     template.tail_rest,
-                    self._wire_suggestions(finding, draft_name, patient_id, hex_digits[32:], actions, suggestion_parts),
+                    self._wire_suggestions(finding, draft_name, patient_id, card_uuid, actions, suggestion_parts),
                     template.closing,
                 )
                 cards.append(msgspec.Raw(b"".join(card_json)))
@@ -356,7 +369,7 @@ class CardFactory:
         finding: Finding,
         draft_name: str,
         patient_id: str | None,
-        hex_digits: str,
+        card_uuid: str,
         actions: dict[tuple[str | None, ...], Action | None],
         made: dict[tuple[object, ...], tuple[bytes, ...] | None],
     ) -> bytes:
@@ -371,11 +384,11 @@ class CardFactory:
         if key in made:
             segments = made[key]
         else:
-            built = self._suggestions(finding, draft_name, patient_id, "0" * 32, actions)
+            built = self._suggestions(finding, draft_name, patient_id, "0" * 36, actions)
             segments = made[key] = _between_bases(self._encoder, built)
         if segments is None:
             return b""
-        return random_uuid(hex_digits)[:-4].encode().join(segments)
+        return suggestion_base(card_uuid).encode().join(segments)
 
     def card(
         self,
@@ -386,13 +399,13 @@ class CardFactory:
         actions: dict[tuple[str | None, ...], Action | None] | None = None,
         card_id: CardIdFn | None = None,
     ) -> Card:
-        """``randomness``: 64 fresh hex digits (the card's UUID and its suggestions' base); ``actions``:
+        """``randomness``: 32 fresh hex digits (the card's UUID, when not signed); ``actions``:
         the delete/create actions already built in this call (they are the same for every card of a draft)."""
         card_uuid, parts, head, tail, rest, suggestions = self._pieces(
             finding,
             draft,
             patient_id,
-            os.urandom(32).hex() if randomness is None else randomness,
+            os.urandom(16).hex() if randomness is None else randomness,
             {} if actions is None else actions,
             card_id,
         )
@@ -420,9 +433,9 @@ class CardFactory:
         """A card's UUID, rule parts, detail (as head + patient-independent tail + rest) and suggestions."""
         draft_name = _draft_name(finding, draft)
         parts = self._parts(finding)
-        suggestions = self._suggestions(finding, draft_name, patient_id, randomness[32:], actions)
-        head, tail, rest = self._detail(finding, draft_name, draft, parts)
         card_uuid = new_card_uuid(card_id, finding.rule_id, finding.rule_version, parts.indicator, randomness)
+        suggestions = self._suggestions(finding, draft_name, patient_id, card_uuid, actions)
+        head, tail, rest = self._detail(finding, draft_name, draft, parts)
         return card_uuid, parts, head, tail, rest, suggestions
 
     def _suggestions(
@@ -430,7 +443,7 @@ class CardFactory:
         finding: Finding,
         draft_name: str,
         patient_id: str | None,
-        hex_digits: str,
+        card_uuid: str,
         actions: dict[tuple[str | None, ...], Action | None],
     ) -> tuple[CardSuggestion, ...]:
         if not finding.suggestions:
@@ -441,9 +454,7 @@ class CardFactory:
             remove = actions[remove_key] = Action(
                 type="delete", description=f"Remove the draft order for {draft_name}", resourceId=finding.draft_ref
             )
-        # Suggestion ids only need to be unique within the card (feedback names card + suggestion):
-        # one random base per card, numbered, instead of a fresh random UUID each.
-        base = random_uuid(hex_digits)[:-4]
+        base = suggestion_base(card_uuid)
         made: list[CardSuggestion] = []
         for i, suggestion in enumerate(finding.suggestions):
             if suggestion.action == "remove-draft":

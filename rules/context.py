@@ -163,20 +163,22 @@ class EvalContext:
         self._alternatives[(draft_ingredient, route)] = found
         return found
 
-    def _keys_taken_besides(self, draft_ingredient: str) -> frozenset[str]:
-        """The interaction keys of everything the patient takes or is ordered but ``draft_ingredient``.
+    def _keys_taken_besides(self, draft_ingredient: str) -> tuple[frozenset[str], ...]:
+        """The interaction keys of everything the patient takes or is ordered but ``draft_ingredient``, as
+        one or two sets.
 
         The active medications' keys are united once per evaluation; each draft then adds only the other
-        drafts' (one union of twenty drugs' keys instead of one per draft)."""
+        drafts', as a second set (one union of twenty drugs' keys instead of one per draft, and no copy of
+        it per draft)."""
         lookup = self.knowledge.interactions
         if self._active is None:
             ingredients = frozenset(i for m in self.patient.active_medications for i in m.ingredient_ids)
             self._active = ingredients, lookup.interaction_keys(ingredients)
         active, active_keys = self._active
         if draft_ingredient in active:  # also on the active list: it must be left out of that union too
-            return lookup.interaction_keys(self.all_ingredients() - {draft_ingredient})
+            return (lookup.interaction_keys(self.all_ingredients() - {draft_ingredient}),)
         drafted = {i for d in self.patient.drafts for i in d.ingredient_ids} - active - {draft_ingredient}
-        return active_keys.union(lookup.interaction_keys(drafted)) if drafted else active_keys
+        return (active_keys, lookup.interaction_keys(drafted)) if drafted else (active_keys,)
 
     def suggestions(self, draft: MedicationEntry, draft_ingredient: str) -> tuple[Suggestion, ...]:
         """Cancel the draft, then its alternatives: the same for every card about this draft and ingredient."""
@@ -187,7 +189,7 @@ class EvalContext:
             found = self._suggestions[key] = (*cancel, *alternatives) if alternatives else cancel
         return found
 
-    def _class_effects(self, draft_ingredient: str, keys: frozenset[str]) -> frozenset[str]:
+    def _class_effects(self, draft_ingredient: str, keys: tuple[frozenset[str], ...]) -> frozenset[str]:
         """The draft's therapeutic classes presumed to share an interaction it has with the patient's drugs
         (see :mod:`rules.alternatives`): a replacement from one of them would likely interact too."""
         found: frozenset[str] = frozenset()

@@ -76,16 +76,23 @@ class IndexInteractions:
     def interaction_keys(self, ingredients: Iterable[str]) -> frozenset[str]:
         return frozenset().union(*map(self.keys_of, ingredients))
 
-    def interacts_with_keys(self, candidate: str, keys: frozenset[str]) -> bool:
+    def interacts_with_keys(self, candidate: str, key_sets: Sequence[frozenset[str]]) -> bool:
         partners = self.partner_sets.get(candidate)
         if partners is None:
             # Everything the candidate can interact with, once per candidate: then one set test per patient.
             partners = frozenset().union(*map(self._partners_of_key, self.keys_of(candidate)))
             self.partner_sets[candidate] = partners
-        return not partners.isdisjoint(keys)
+        return any(not partners.isdisjoint(keys) for keys in key_sets)
 
-    def classes_interacting(self, ingredient: str, keys: frozenset[str]) -> tuple[str, ...]:
-        return tuple(c for c in self.keys_of(ingredient)[1:] if not self._partners_of_key(c).isdisjoint(keys))
+    def classes_interacting(self, ingredient: str, key_sets: Sequence[frozenset[str]]) -> tuple[str, ...]:
+        found: list[str] = []
+        for class_id in self.keys_of(ingredient)[1:]:
+            partners = self._partners_of_key(class_id)
+            for keys in key_sets:
+                if not partners.isdisjoint(keys):
+                    found.append(class_id)
+                    break
+        return tuple(found)
 
     def _partners_of_key(self, key: str) -> frozenset[str]:
         partners = self.key_partners.get(key)

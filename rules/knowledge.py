@@ -67,12 +67,13 @@ class InteractionLookup(Protocol):
         """The ids (ingredients and their classes) through which ``ingredients`` can interact."""
         ...
 
-    def interacts_with_keys(self, candidate: str, keys: frozenset[str]) -> bool:
-        """Whether ``candidate`` interacts with anything behind ``keys`` (for picking alternatives)."""
+    def interacts_with_keys(self, candidate: str, key_sets: Sequence[frozenset[str]]) -> bool:
+        """Whether ``candidate`` interacts with anything behind the keys of ``key_sets`` (for picking
+        alternatives). Several sets, so a caller need not copy a large one to add a few keys."""
         ...
 
-    def classes_interacting(self, ingredient: str, keys: frozenset[str]) -> tuple[str, ...]:
-        """The classes of ``ingredient`` through which it interacts with anything behind ``keys``."""
+    def classes_interacting(self, ingredient: str, key_sets: Sequence[frozenset[str]]) -> tuple[str, ...]:
+        """The classes of ``ingredient`` through which it interacts with anything behind ``key_sets``."""
         ...
 
 
@@ -120,10 +121,10 @@ class _NoInteractions:
     def interaction_keys(self, ingredients: Iterable[str]) -> frozenset[str]:
         return frozenset()
 
-    def interacts_with_keys(self, candidate: str, keys: frozenset[str]) -> bool:
+    def interacts_with_keys(self, candidate: str, key_sets: Sequence[frozenset[str]]) -> bool:
         return False
 
-    def classes_interacting(self, ingredient: str, keys: frozenset[str]) -> tuple[str, ...]:
+    def classes_interacting(self, ingredient: str, key_sets: Sequence[frozenset[str]]) -> tuple[str, ...]:
         return ()
 
 

@@ -148,6 +148,7 @@ def test_amoxicillin_with_penicillin_allergy_alerts_and_offers_a_replacement(cli
     assert_no_nulls(card)
     suggestion_ids = [uuid.UUID(s["uuid"]) for s in card["suggestions"]]
     assert len(set(suggestion_ids)) == 2 and all(u.version == 4 for u in suggestion_ids)
+    assert uuid.UUID(card["uuid"]) not in suggestion_ids
     replace = card["suggestions"][1]
     assert [a["type"] for a in replace["actions"]] == ["delete", "create"]
     created = replace["actions"][1]["resource"]
@@ -237,6 +238,17 @@ def test_random_uuid_is_a_version_4_uuid() -> None:
     for value in values:
         parsed = uuid.UUID(value)
         assert parsed.version == 4 and parsed.variant == uuid.RFC_4122 and str(parsed) == value
+
+
+def test_suggestion_uuids_are_version_4_and_never_their_cards() -> None:
+    from cds_api.cards import random_uuid, suggestion_base
+
+    for card_uuid in [random_uuid() for _ in range(200)]:
+        ids = [f"{suggestion_base(card_uuid)}{i:04x}" for i in range(3)]
+        assert card_uuid not in ids and len(set(ids)) == 3
+        for value in ids:
+            parsed = uuid.UUID(value)
+            assert parsed.version == 4 and parsed.variant == uuid.RFC_4122 and str(parsed) == value
 
 
 def test_the_shipped_example_request_screens(client: TestClient[Any]) -> None:

@@ -233,7 +233,7 @@ def test_a_same_class_drug_the_source_class_does_not_list_is_presumed_to_share_a
     knowledge = knowledge_from_store(store)
     assert TOLMETIN in ranked_candidates(knowledge, g.NAPROXEN, "oral")  # same indication, route and class
     assert not knowledge.interactions.interacts_with_keys(
-        TOLMETIN, knowledge.interactions.interaction_keys([ENOXAPARIN])
+        TOLMETIN, (knowledge.interactions.interaction_keys([ENOXAPARIN]),)
     )
     draft = med(g.NAPROXEN, "naproxen 500 MG Oral Tablet", draft=True)
     on_enoxaparin = patient(active=(med(ENOXAPARIN, "enoxaparin 40 MG/0.4 ML Injection"),), drafts=(draft,))
