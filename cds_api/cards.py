@@ -59,13 +59,17 @@ _OTHER_VARIANT = {"8": "9", "9": "8", "a": "b", "b": "a"}
 
 
 def suggestion_base(card_uuid: str) -> str:
-    """The first 32 characters of the uuids of a card's suggestions, which add a 4-digit number each.
+    """The first 32 characters of the uuids of a card's suggestions, which add a 4-digit number each
+    (``0000``, ``0001``, ...).
 
     Suggestion uuids need only be unique (feedback names the card and then its suggestions), so they are
-    derived from the card's own uuid rather than drawn: the card's uuid with the other variant digit of
-    its pair, so a suggestion never shares its card's uuid and is still a version-4 UUID.
+    derived from the card's own uuid rather than drawn: its first 32 characters, unless the card's uuid
+    itself ends in ``000`` and one of its suggestions could then share it; in that case the other variant
+    digit of its pair is used. Either way still a version-4 UUID.
     """
-    return card_uuid[:19] + _OTHER_VARIANT.get(card_uuid[19], "8") + card_uuid[20:32]
+    if card_uuid.startswith("000", 32):
+        return card_uuid[:19] + _OTHER_VARIANT.get(card_uuid[19], "8") + card_uuid[20:32]
+    return card_uuid[:32]
 
 
 def new_card_uuid(

@@ -35,9 +35,12 @@ NOT_PREGNANT_SNOMED = frozenset({"60001007"})
 POSITIVE_ANSWERS = frozenset({"LA6576-8", "LA9633-4", "10828004", "positive", "present", "detected"})
 GENE_STUDIED_LOINC = "48018-6"
 CURIE_MEMO_LIMIT = 100_000
+SYSTEMS_PER_CODE = 8
+"""At most this many code systems are remembered for one code (few codes are shared by two)."""
 LOINC_SYSTEMS = frozenset({LOINC_SYSTEM, LOINC_SYSTEM + "/", "urn:oid:2.16.840.1.113883.6.1"})
 GENOTYPE_LOINC, PHENOTYPE_LOINC, VARIANT_ASSESSMENT_LOINC = GENOMIC_LOINC
 _UNSEEN = object()
+_MIDNIGHT = datetime.min.time()
 
 
 def parse_fhir_datetime(value: str | None) -> datetime | None:
@@ -46,6 +49,8 @@ def parse_fhir_datetime(value: str | None) -> datetime | None:
         return None
     text = value.strip()
     try:
+        if len(text) == 10:  # a date, the commonest (birth dates): parsed as date, a third of the work
+            return datetime.combine(date.fromisoformat(text), _MIDNIGHT, UTC)
         if len(text) == 4:
             return datetime(int(text), 1, 1, tzinfo=UTC)
         if len(text) == 7:
@@ -68,28 +73,34 @@ class ContextBuilder:
 
     def __init__(self, codes: CodeSystemMap) -> None:
         self._codes = codes
-        # Codings repeat across calls (the same products, the same LOINC codes): remember their CURIEs.
-        self._curie_memo: dict[tuple[str, str], str | None] = {}
+        # Codings repeat across calls (the same products, the same LOINC codes): remember their CURIEs, by
+        # code and then system. Keyed by the code alone, a lookup hashes a short fresh string rather than a
+        # tuple holding the system's URL, and the system is then one string comparison.
+        self._curie_memo: dict[str, tuple[tuple[str, str | None], ...]] = {}
         self._allergen_memo: dict[tuple[tuple[str, ...], str], str | None] = {}
 
     def curie(self, system: str, code: str) -> str | None:
-        key = (system, code)
-        try:
-            return self._curie_memo[key]
-        except KeyError:
-            return remember(self._curie_memo, key, self._codes.from_fhir(system, code), CURIE_MEMO_LIMIT)
+        known = self._curie_memo.get(code)
+        if known is not None:
+            for known_system, curie in known:
+                if known_system == system:
+                    return curie
+        curie = self._codes.from_fhir(system, code)
+        if known is None:
+            remember(self._curie_memo, code, ((system, curie),), CURIE_MEMO_LIMIT)
+        elif len(known) < SYSTEMS_PER_CODE:  # bounded: a client could send one code under any number of systems
+            self._curie_memo[code] = (*known, (system, curie))
+        return curie
 
     def curies(self, concept: CodeableConcept | None) -> tuple[str, ...]:
         if concept is None:
             return ()
         found: list[str] = []
-        memo = self._curie_memo
         for coding in concept.coding:
-            if coding.system and coding.code:
-                curie = memo.get((coding.system, coding.code), _UNSEEN)
-                if curie is _UNSEEN:
-                    curie = self.curie(coding.system, coding.code)
-                if isinstance(curie, str):
+            system, code = coding.system, coding.code
+            if system and code:
+                curie = self.curie(system, code)
+                if curie is not None:
                     found.append(curie)
         return tuple(found)
 

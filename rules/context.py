@@ -170,15 +170,24 @@ class EvalContext:
         The active medications' keys are united once per evaluation; each draft then adds only the other
         drafts', as a second set (one union of twenty drugs' keys instead of one per draft, and no copy of
         it per draft)."""
-        lookup = self.knowledge.interactions
         if self._active is None:
             ingredients = frozenset(i for m in self.patient.active_medications for i in m.ingredient_ids)
-            self._active = ingredients, lookup.interaction_keys(ingredients)
+            self._active = ingredients, self._interaction_keys(ingredients)
         active, active_keys = self._active
         if draft_ingredient in active:  # also on the active list: it must be left out of that union too
-            return (lookup.interaction_keys(self.all_ingredients() - {draft_ingredient}),)
+            return (self._interaction_keys(frozenset(self.all_ingredients() - {draft_ingredient})),)
         drafted = {i for d in self.patient.drafts for i in d.ingredient_ids} - active - {draft_ingredient}
-        return (active_keys, lookup.interaction_keys(drafted)) if drafted else (active_keys,)
+        return (active_keys, self._interaction_keys(frozenset(drafted))) if drafted else (active_keys,)
+
+    def _interaction_keys(self, ingredients: frozenset[str]) -> frozenset[str]:
+        """:meth:`~rules.knowledge.InteractionLookup.interaction_keys`, remembered by the set of ingredients:
+        the same medication lists come back (every order-select call while one patient's orders are picked)."""
+        key = ("interaction keys", ingredients)
+        found = self.memo.get(key)
+        if not isinstance(found, frozenset):
+            found = self.knowledge.interactions.interaction_keys(ingredients)
+            self.remember(key, found)
+        return found
 
     def suggestions(self, draft: MedicationEntry, draft_ingredient: str) -> tuple[Suggestion, ...]:
         """Cancel the draft, then its alternatives: the same for every card about this draft and ingredient."""

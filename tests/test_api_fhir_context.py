@@ -47,7 +47,25 @@ def test_fhir_dates_of_every_precision() -> None:
     assert parse_fhir_datetime("2026-10-01T08:00:00+02:00") == datetime(2026, 10, 1, 6, 0, tzinfo=UTC)
     assert parse_fhir_datetime("2026-10-01T08:00:00Z") == datetime(2026, 10, 1, 8, 0, tzinfo=UTC)
     assert parse_fhir_datetime("not a date") is None
+    assert parse_fhir_datetime("1950-03-04") == datetime(1950, 3, 4, tzinfo=UTC)
+    assert parse_fhir_datetime(" 1950-03-04 ") == datetime(1950, 3, 4, tzinfo=UTC)
+    assert parse_fhir_datetime("1950-13-04") is None  # no 13th month
+    assert parse_fhir_datetime("1950-02-30") is None
     assert age_in_years("1950-11-22", NOW) == 76.0
+
+
+def test_one_code_in_two_systems_keeps_two_curies(schema: GraphSchema) -> None:
+    """CURIEs are remembered by code, then system: the same digits under RxNorm and SNOMED CT are two concepts."""
+    builder = ContextBuilder(CodeSystemMap.from_schema(schema))
+    rxnorm, snomed = "http://www.nlm.nih.gov/research/umls/rxnorm", "http://snomed.info/sct"
+    for _ in range(2):  # the second round reads the memo
+        assert builder.curie(rxnorm, "7980") == "RXNORM:7980"
+        assert builder.curie(snomed, "7980") == "SNOMEDCT:7980"
+        assert builder.curie("urn:example:unknown-system", "7980") is None
+    # a code sent under ever more systems stays correct once the memo stops remembering them
+    for n in range(20):
+        assert builder.curie(f"urn:example:system-{n}", "7980") is None
+    assert builder.curie(rxnorm, "7980") == "RXNORM:7980"
 
 
 def test_contained_medication_is_resolved(schema: GraphSchema) -> None:

@@ -243,7 +243,8 @@ def test_random_uuid_is_a_version_4_uuid() -> None:
 def test_suggestion_uuids_are_version_4_and_never_their_cards() -> None:
     from cds_api.cards import random_uuid, suggestion_base
 
-    for card_uuid in [random_uuid() for _ in range(200)]:
+    # the last two end as a suggestion's number would: the base must then differ elsewhere
+    for card_uuid in [random_uuid() for _ in range(200)] + [f"{random_uuid()[:-4]}000{i}" for i in range(3)]:
         ids = [f"{suggestion_base(card_uuid)}{i:04x}" for i in range(3)]
         assert card_uuid not in ids and len(set(ids)) == 3
         for value in ids:
