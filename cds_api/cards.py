@@ -67,7 +67,7 @@ def suggestion_base(card_uuid: str) -> str:
     itself ends in ``000`` and one of its suggestions could then share it; in that case the other variant
     digit of its pair is used. Either way still a version-4 UUID.
     """
-    if card_uuid.startswith("000", 32):
+    if card_uuid[32:35] == "000":  # a slice: startswith with a start position is a slow method call
         return card_uuid[:19] + _OTHER_VARIANT.get(card_uuid[19], "8") + card_uuid[20:32]
     return card_uuid[:32]
 
@@ -178,6 +178,8 @@ def dedupe(findings: Iterable[Finding]) -> list[Finding]:
 
 
 _RANK = itemgetter(0)
+_NOT_BUILT: tuple[bytes, ...] = (b"not built",)
+"""Marks a draft's suggestions not yet built in a call (None is a result: no suggestions)."""
 
 
 def _between_bases(encoder: msgspec.json.Encoder, suggestions: Sequence[CardSuggestion]) -> tuple[bytes, ...] | None:
@@ -385,9 +387,8 @@ class CardFactory:
         # By identity: the engine hands every card of a draft the same tuple, and ``made`` lives for one call
         # while the findings keep their tuples alive, so an id cannot be reused meanwhile.
         key = (id(finding.suggestions), finding.draft_ref, draft_name)
-        if key in made:
-            segments = made[key]
-        else:
+        segments = made.get(key, _NOT_BUILT)
+        if segments is _NOT_BUILT:
             built = self._suggestions(finding, draft_name, patient_id, "0" * 36, actions)
             segments = made[key] = _between_bases(self._encoder, built)
         if segments is None:
