@@ -61,6 +61,7 @@ COMPILED_MODULES: tuple[str, ...] = (
     "rules.graph_knowledge",
     "rules.labs",
     "rules.patient",
+    "rules.records",
 )
 GROUP = "kgcds_native"
 """mypyc's shared library for the group, ``kgcds_native__mypyc...so`` at the top of the checkout (the

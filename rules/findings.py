@@ -3,8 +3,8 @@
 Compiled with mypyc (:mod:`kgcds.native`): the record classes are plain native classes with written-out
 constructors, which compiled code builds and reads directly. (A msgspec struct read from compiled code
 goes through Python's generic attribute lookup, and a dataclass's generated ``__init__`` runs interpreted:
-both cost more per call.) ``Final`` attributes make them read-only, from Python too; equality and hashing
-are by value, as a frozen struct's were.
+both cost more per call.) ``Final`` attributes make them read-only, from Python too; equality, hashing
+and repr are by value (:class:`rules.records.ValueRecord`), as a frozen struct's were.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Final, Literal
 
 from ontology.vocab import Severity
+from rules.records import ValueRecord
 
 FindingKind = Literal[
     "drug-drug", "allergy", "drug-disease", "renal", "duplicate-therapy", "pharmacogenomic", "pregnancy"
@@ -30,7 +31,7 @@ SEVERITY_RANK: dict[Severity, int] = {severity: i for i, severity in enumerate(S
 """0 for the most severe tier; a dict lookup (``Severity.rank`` rebuilds a list on every call)."""
 
 
-class Suggestion:
+class Suggestion(ValueRecord):
     label: Final[str]
     action: Final[Literal["remove-draft", "replace-draft"]]
     replacement_ingredient_id: Final[str | None]
@@ -51,20 +52,8 @@ class Suggestion:
     def _values(self) -> tuple[object, ...]:
         return (self.label, self.action, self.replacement_ingredient_id, self.replacement_name)
 
-    def __eq__(self, other: object) -> bool:
-        return self is other or (type(other) is Suggestion and self._values() == other._values())
 
-    def __hash__(self) -> int:
-        return hash(self._values())
-
-    def __repr__(self) -> str:
-        return (
-            f"Suggestion(label={self.label!r}, action={self.action!r}, "
-            f"replacement_ingredient_id={self.replacement_ingredient_id!r}, replacement_name={self.replacement_name!r})"
-        )
-
-
-class Finding:
+class Finding(ValueRecord):
     rule_id: Final[str]
     rule_version: Final[str]
     kind: Final[str]
@@ -160,18 +149,6 @@ class Finding:
             self.dedupe_key,
             self.detail_tail,
             self.template_key,
-        )
-
-    def __eq__(self, other: object) -> bool:
-        return self is other or (type(other) is Finding and self._values() == other._values())
-
-    def __hash__(self) -> int:
-        return hash(self._values())
-
-    def __repr__(self) -> str:
-        return (
-            f"Finding(rule_id={self.rule_id!r}, kind={self.kind!r}, severity={self.severity.value!r}, "
-            f"draft_ref={self.draft_ref!r}, other_ref={self.other_ref!r}, summary={self.summary!r})"
         )
 
 

@@ -14,8 +14,10 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Final, TypeVar
 
+from rules.records import ValueRecord
 
-class MedicationEntry:
+
+class MedicationEntry(ValueRecord):
     ref: Final[str]
     """FHIR reference of the order (``MedicationRequest/123``); cards name it."""
     display: Final[str]
@@ -46,17 +48,8 @@ class MedicationEntry:
     def _values(self) -> tuple[object, ...]:
         return (self.ref, self.display, self.codes, self.ingredient_ids, self.is_draft, self.match_note)
 
-    def __eq__(self, other: object) -> bool:
-        return self is other or (type(other) is MedicationEntry and self._values() == other._values())
 
-    def __hash__(self) -> int:
-        return hash(self._values())
-
-    def __repr__(self) -> str:
-        return f"MedicationEntry{self._values()!r}"
-
-
-class AllergyEntry:
+class AllergyEntry(ValueRecord):
     ref: Final[str]
     display: Final[str]
     codes: Final[tuple[str, ...]]
@@ -108,17 +101,8 @@ class AllergyEntry:
             self.match_note,
         )
 
-    def __eq__(self, other: object) -> bool:
-        return self is other or (type(other) is AllergyEntry and self._values() == other._values())
 
-    def __hash__(self) -> int:
-        return hash(self._values())
-
-    def __repr__(self) -> str:
-        return f"AllergyEntry{self._values()!r}"
-
-
-class ConditionEntry:
+class ConditionEntry(ValueRecord):
     ref: Final[str]
     display: Final[str]
     codes: Final[tuple[str, ...]]
@@ -134,17 +118,8 @@ class ConditionEntry:
     def _values(self) -> tuple[object, ...]:
         return (self.ref, self.display, self.codes, self.clinical_status)
 
-    def __eq__(self, other: object) -> bool:
-        return self is other or (type(other) is ConditionEntry and self._values() == other._values())
 
-    def __hash__(self) -> int:
-        return hash(self._values())
-
-    def __repr__(self) -> str:
-        return f"ConditionEntry{self._values()!r}"
-
-
-class LabResult:
+class LabResult(ValueRecord):
     loinc: Final[str]
     """The LOINC code, bare (``33914-3``) or as a CURIE (``LOINC:33914-3``)."""
     value: Final[float]
@@ -160,17 +135,8 @@ class LabResult:
     def _values(self) -> tuple[object, ...]:
         return (self.loinc, self.value, self.unit, self.effective)
 
-    def __eq__(self, other: object) -> bool:
-        return self is other or (type(other) is LabResult and self._values() == other._values())
 
-    def __hash__(self) -> int:
-        return hash(self._values())
-
-    def __repr__(self) -> str:
-        return f"LabResult{self._values()!r}"
-
-
-class GenotypeResult:
+class GenotypeResult(ValueRecord):
     gene: Final[str]
     """Gene symbol (``CYP2C19``, ``HLA-B``)."""
     phenotype: Final[str | None]
@@ -187,15 +153,6 @@ class GenotypeResult:
 
     def _values(self) -> tuple[object, ...]:
         return (self.gene, self.phenotype, self.allele, self.display)
-
-    def __eq__(self, other: object) -> bool:
-        return self is other or (type(other) is GenotypeResult and self._values() == other._values())
-
-    def __hash__(self) -> int:
-        return hash(self._values())
-
-    def __repr__(self) -> str:
-        return f"GenotypeResult{self._values()!r}"
 
 
 T = TypeVar("T")
