@@ -82,23 +82,21 @@ class IndexInteractions:
             # Everything the candidate can interact with, once per candidate: then one set test per patient.
             partners = frozenset().union(*map(self._partners_of_key, self.keys_of(candidate)))
             self.partner_sets[candidate] = partners
-        return any(not partners.isdisjoint(keys) for keys in key_sets)
+        return _meets_any(partners, key_sets)
 
     def classes_interacting(self, ingredient: str, key_sets: Sequence[frozenset[str]]) -> tuple[str, ...]:
-        found: list[str] = []
-        for class_id in self.keys_of(ingredient)[1:]:
-            partners = self._partners_of_key(class_id)
-            for keys in key_sets:
-                if not partners.isdisjoint(keys):
-                    found.append(class_id)
-                    break
-        return tuple(found)
+        return tuple(c for c in self.keys_of(ingredient)[1:] if _meets_any(self._partners_of_key(c), key_sets))
 
     def _partners_of_key(self, key: str) -> frozenset[str]:
         partners = self.key_partners.get(key)
         if partners is None:
             partners = self.key_partners[key] = frozenset(self.adjacency.get(key, ()))
         return partners
+
+
+def _meets_any(partners: frozenset[str], key_sets: Sequence[frozenset[str]]) -> bool:
+    """Whether ``partners`` shares a key with any of ``key_sets`` (read as their union, never built)."""
+    return any(not partners.isdisjoint(keys) for keys in key_sets)
 
 
 @dataclass(frozen=True, slots=True)
