@@ -8,25 +8,32 @@ A card uuid keeps the UUID version-4 layout (version nibble 4, variant ``10``); 
 * a MAC (48 bits): keyed BLAKE2b over key id and random bits, so feedback can tell a card we issued from a
   made-up or altered uuid without remembering the card.
 
-Pure: no I/O, the caller supplies the secret and the random bits.
+No I/O here: the caller supplies the secret, and :class:`CardIdMinter` asks its caller for the id of a rule
+key it has not seen (the feedback store writes it).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import re
+from collections.abc import Callable
+from typing import Final
 
-KEY_ID_BITS = 20
-RANDOM_BITS = 54
-MAC_BITS = 48
-MAX_KEY_ID = (1 << KEY_ID_BITS) - 1
-RANDOM_MASK = (1 << RANDOM_BITS) - 1
-SECRET_BYTES = 32
+# Final: compiled (mypyc), a Final constant is inlined; any other module global is a dict lookup per use.
+KEY_ID_BITS: Final = 20
+RANDOM_BITS: Final = 54
+MAC_BITS: Final = 48
+MAX_KEY_ID: Final = (1 << KEY_ID_BITS) - 1
+RANDOM_MASK: Final = (1 << RANDOM_BITS) - 1
+SECRET_BYTES: Final = 32
+RANDOM_HEX_DIGITS: Final = 14
+"""Hex digits of randomness a minted uuid takes (56 bits, of which the low 54 are used)."""
 
-_MAC_BYTES = MAC_BITS // 8
-_BODY_BYTES = (KEY_ID_BITS + RANDOM_BITS + 7) // 8
-_HEX_BODY_BYTES = (KEY_ID_BITS + RANDOM_BITS - 2) // 8
+_MAC_BYTES: Final = MAC_BITS // 8
+_BODY_BYTES: Final = (KEY_ID_BITS + RANDOM_BITS + 7) // 8
+_HEX_BODY_BYTES: Final = (KEY_ID_BITS + RANDOM_BITS - 2) // 8
 """The body less its last 2 bits (those go in the variant digit): 72 bits, 18 hex digits."""
 # Layout: the 74-bit body (key id, random bits) as 18 hex digits around the version nibble, its last 2 bits in
 # the variant digit; then the MAC, the last 12 hex digits, so its hex digest goes in as it is.
@@ -70,3 +77,40 @@ class CardIdCodec:
         digest = self._keyed.copy()
         digest.update(body.to_bytes(_BODY_BYTES, "big"))
         return digest.hexdigest()
+
+
+RuleKey = tuple[str, str, str, str]
+"""(service id, rule id, rule version, indicator): what a card's uuid names."""
+
+
+class CardIdMinter:
+    """Mints the signed uuids of the cards one service issues.
+
+    The rule-key ids are remembered here; a key not seen before is resolved once by ``key_id_of`` (the
+    feedback store, which writes its row). Compiled with the card factory, so minting a card's uuid is a
+    native call, not a Python closure's.
+    """
+
+    def __init__(self, codec: CardIdCodec, service_id: str, key_id_of: Callable[[RuleKey], int]) -> None:
+        self._codec = codec
+        self._service_id = service_id
+        self._key_id_of = key_id_of
+        self._key_ids: dict[tuple[str, str, str], int] = {}
+
+    @property
+    def service_id(self) -> str:
+        return self._service_id
+
+    def mint(self, rule_id: str, rule_version: str, indicator: str, randomness: str | None = None) -> str:
+        """A new signed uuid for a card of this rule. ``randomness``: at least 14 fresh hex digits, such as a
+        slice of the request's one ``os.urandom`` draw; drawn here when not given."""
+        key = (rule_id, rule_version, indicator)
+        key_id = self._key_ids.get(key)
+        if key_id is None:
+            key_id = self._key_id_of((self._service_id, rule_id, rule_version, indicator))
+            self._key_ids[key] = key_id
+        if randomness is None:
+            return self._codec.make(key_id, int.from_bytes(os.urandom(8), "big"))
+        if len(randomness) < RANDOM_HEX_DIGITS:
+            raise ValueError(f"randomness: at least {RANDOM_HEX_DIGITS} hex digits are needed, got {len(randomness)}")
+        return self._codec.make(key_id, int(randomness[:RANDOM_HEX_DIGITS], 16))

@@ -10,17 +10,19 @@ mypyc (:mod:`kgcds.native`), and mypyc drops class keywords such as ``frozen=Tru
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import msgspec
 
+from cds_api.card_ids import CardIdMinter
+
 RULE_TOPIC_SYSTEM = "https://w3id.org/kgcds/rule"
 OVERRIDE_REASON_SYSTEM = "https://w3id.org/kgcds/override-reason"
 
-CardIdFn = Callable[[str, str, str], str]
-"""(rule id, rule version, indicator) -> the uuid of a new card of that rule. The feedback store's signs it
-(:meth:`cds_api.feedback_store.FeedbackStore.card_ids`); without one a card gets a plain random uuid."""
+CardIdFn = CardIdMinter
+"""Mints the uuid of a new card of a rule (``.mint(rule id, rule version, indicator)``), signed: the feedback
+store's (:meth:`cds_api.feedback_store.FeedbackStore.card_ids`); without one a card gets a plain random uuid.
+A concrete compiled class, not a callable type, so the card factory calls it natively."""
 
 
 class CardCoding(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):

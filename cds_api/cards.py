@@ -75,10 +75,11 @@ def suggestion_base(card_uuid: str) -> str:
 def new_card_uuid(
     card_id: CardIdFn | None, rule_id: str, rule_version: str, indicator: str, hex_digits: str | None = None
 ) -> str:
-    """A new card's uuid: signed by ``card_id`` when there is one, else random (from ``hex_digits`` if given)."""
+    """A new card's uuid: signed by ``card_id`` when there is one, else random; either way from ``hex_digits``
+    (32 fresh hex digits) when given."""
     if card_id is None:
         return random_uuid(hex_digits)
-    return card_id(rule_id, rule_version, indicator)
+    return card_id.mint(rule_id, rule_version, indicator, hex_digits)
 
 
 def _draft_name(finding: Finding, draft: MedicationEntry | None) -> str:

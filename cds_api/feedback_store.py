@@ -17,7 +17,6 @@ those cards, and their fires in :meth:`FeedbackStore.tallies`); nothing writes t
 from __future__ import annotations
 
 import os
-import random
 import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
@@ -25,8 +24,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from cds_api.card_ids import RANDOM_BITS, SECRET_BYTES, CardIdCodec
-from cds_api.card_models import CardIdFn, IssuedCard
+from cds_api.card_ids import SECRET_BYTES, CardIdCodec, CardIdMinter, RuleKey
+from cds_api.card_models import IssuedCard
 from cds_api.sqlite_wal import connect_wal
 
 SCHEMA = """
@@ -89,8 +88,6 @@ SELECT f.rule_id, SUM(f.n), COALESCE(a.accepted, 0), COALESCE(a.overridden, 0)
 FROM fires f LEFT JOIN answers a ON a.rule_id = f.rule_id
 GROUP BY f.rule_id ORDER BY f.rule_id
 """
-RuleKey = tuple[str, str, str, str]
-"""(service id, rule id, rule version, indicator)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,14 +131,13 @@ class UnknownCard(LookupError):
 
 
 class FeedbackStore:
-    def __init__(self, connection: sqlite3.Connection, codec: CardIdCodec, rng: random.Random) -> None:
+    def __init__(self, connection: sqlite3.Connection, codec: CardIdCodec) -> None:
         self._db = connection
         self._codec = codec
-        self._rng = rng
         self._lock = threading.Lock()
         """Serialises use of the SQLite connection."""
         self._key_ids: dict[RuleKey, int] = {}
-        self._card_ids: dict[str, CardIdFn] = {}
+        self._minters: dict[str, CardIdMinter] = {}
         self._pending_lock = threading.Lock()
         self._pending: dict[tuple[int, str], int] = {}
         """Fires not yet written, per (rule key id, UTC day)."""
@@ -153,25 +149,18 @@ class FeedbackStore:
         # Whichever worker opens the database first picks the secret; the others read that one.
         connection.execute("INSERT OR IGNORE INTO card_secret VALUES (1, ?)", (os.urandom(SECRET_BYTES),))
         (secret,) = connection.execute("SELECT secret FROM card_secret WHERE id = 1").fetchone()
-        # The random bits only keep cards of one rule apart (the MAC is what cannot be forged): a seeded
-        # generator instead of a system call per card. Opened after any fork, so each worker has its own seed.
-        return cls(connection, CardIdCodec(secret), random.Random(os.urandom(16)))
+        return cls(connection, CardIdCodec(secret))
 
     def close(self) -> None:
         self.flush()
         with self._lock:
             self._db.close()
 
-    def card_ids(self, service_id: str) -> CardIdFn:
-        """(rule id, rule version, indicator) -> a new signed uuid for a card ``service_id`` issues."""
-        found = self._card_ids.get(service_id)
+    def card_ids(self, service_id: str) -> CardIdMinter:
+        """Mints the signed uuids of the cards ``service_id`` issues (``.mint(rule id, version, indicator)``)."""
+        found = self._minters.get(service_id)
         if found is None:
-            key_id_of, make, draw = self._key_id, self._codec.make, self._rng.getrandbits
-
-            def card_id(rule_id: str, rule_version: str, indicator: str) -> str:
-                return make(key_id_of((service_id, rule_id, rule_version, indicator)), draw(RANDOM_BITS))
-
-            found = self._card_ids[service_id] = card_id
+            found = self._minters[service_id] = CardIdMinter(self._codec, service_id, self._key_id)
         return found
 
     def _key_id(self, key: RuleKey) -> int:

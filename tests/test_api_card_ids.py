@@ -1,13 +1,15 @@
-"""Signed card uuids: they round-trip their rule-key id, keep the UUID v4 layout and cannot be forged."""
+"""Signed card uuids: they round-trip their rule-key id, keep the UUID v4 layout and cannot be forged; a
+service's minter names its own rule keys."""
 
 from __future__ import annotations
 
+import os
 import random
 import uuid
 
 import pytest
 
-from cds_api.card_ids import MAX_KEY_ID, RANDOM_MASK, CardIdCodec
+from cds_api.card_ids import MAX_KEY_ID, RANDOM_MASK, CardIdCodec, CardIdMinter, RuleKey
 from cds_api.cards import random_uuid
 
 SECRET = bytes(range(32))
@@ -87,3 +89,54 @@ def test_bad_arguments_name_the_field() -> None:
         CardIdCodec(SECRET).make(-1, 0)
     with pytest.raises(ValueError, match="secret"):
         CardIdCodec(b"short")
+
+
+class _KeyIds:
+    """Stands in for the feedback store's rule_key table: numbers keys in order of first use, counts asks."""
+
+    def __init__(self) -> None:
+        self.ids: dict[RuleKey, int] = {}
+        self.asked = 0
+
+    def __call__(self, key: RuleKey) -> int:
+        self.asked += 1
+        return self.ids.setdefault(key, len(self.ids) + 1)
+
+
+def test_minted_uuids_name_the_rule_key_of_their_service(codec: CardIdCodec) -> None:
+    table = _KeyIds()
+    order_select = CardIdMinter(codec, "order-select", table)
+    order_sign = CardIdMinter(codec, "order-sign", table)
+    warfarin = order_select.mint("ddi.warfarin-azole", "1.0.0", "critical", os.urandom(16).hex())
+    allergy = order_select.mint("allergy.penicillin", "2.1.0", "warning", os.urandom(16).hex())
+    signed = order_sign.mint("ddi.warfarin-azole", "1.0.0", "critical", os.urandom(16).hex())
+    assert codec.key_id(warfarin) == table.ids["order-select", "ddi.warfarin-azole", "1.0.0", "critical"]
+    assert codec.key_id(allergy) == table.ids["order-select", "allergy.penicillin", "2.1.0", "warning"]
+    assert codec.key_id(signed) == table.ids["order-sign", "ddi.warfarin-azole", "1.0.0", "critical"]
+    assert len({codec.key_id(warfarin), codec.key_id(allergy), codec.key_id(signed)}) == 3
+
+
+def test_a_rule_key_is_resolved_once_per_minter(codec: CardIdCodec) -> None:
+    table = _KeyIds()
+    minter = CardIdMinter(codec, "order-select", table)
+    made = {minter.mint("ddi.warfarin-azole", "1.0.0", "critical", os.urandom(16).hex()) for _ in range(50)}
+    assert len(made) == 50  # fresh randomness each time
+    assert table.asked == 1
+    minter.mint("ddi.warfarin-azole", "1.0.0", "warning")  # another indicator is another rule key
+    assert table.asked == 2
+
+
+def test_the_randomness_given_decides_the_uuid_and_the_rule_key_its_mac(codec: CardIdCodec) -> None:
+    minter = CardIdMinter(codec, "order-select", _KeyIds())
+    digits = "0123456789abcdef" * 2
+    first = minter.mint("rule-a", "1", "warning", digits)
+    assert minter.mint("rule-a", "1", "warning", digits) == first
+    other_rule = minter.mint("rule-b", "1", "warning", digits)
+    assert other_rule != first and codec.key_id(other_rule) != codec.key_id(first)
+    assert uuid.UUID(minter.mint("rule-a", "1", "warning")).version == 4  # drawn when not given
+
+
+def test_too_little_randomness_is_refused_by_name(codec: CardIdCodec) -> None:
+    minter = CardIdMinter(codec, "order-select", _KeyIds())
+    with pytest.raises(ValueError, match="randomness"):
+        minter.mint("rule-a", "1", "warning", "abc")

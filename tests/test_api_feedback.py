@@ -137,7 +137,7 @@ def test_a_second_worker_attributes_a_card_before_any_flush(tmp_path: Path) -> N
     db = tmp_path / "feedback.sqlite3"
     first, second = FeedbackStore.open(db), FeedbackStore.open(db)
     try:
-        card = first.card_ids("svc")("stopp-e6-metformin-egfr30", "1.0.0", "critical")
+        card = first.card_ids("svc").mint("stopp-e6-metformin-egfr30", "1.0.0", "critical")
         now = datetime(2026, 11, 22, tzinfo=UTC)
         second.record_feedback([FeedbackRecord(card, "svc", "accepted", now, None, None, None, 0)], now)
         with pytest.raises(UnknownCard):
@@ -177,7 +177,7 @@ def test_a_database_from_before_signed_uuids_keeps_its_cards_and_counts(tmp_path
     store = FeedbackStore.open(db)
     try:
         now = datetime(2026, 11, 22, tzinfo=UTC)
-        card = store.card_ids("svc")("kgcds.drug-drug", "1.0.0", "warning")
+        card = store.card_ids("svc").mint("kgcds.drug-drug", "1.0.0", "warning")
         store.record_issued("svc", [IssuedCard(card, "kgcds.drug-drug", "1.0.0", "warning")], now)
         store.record_feedback(
             [

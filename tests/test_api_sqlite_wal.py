@@ -61,7 +61,7 @@ def test_feedback_stores_opened_at_once_agree_on_one_secret(tmp_path: Path) -> N
     for thread in threads:
         thread.join()
     assert errors == []
-    card = stores[0].card_ids("svc")("rule-a", "1", "warning")
+    card = stores[0].card_ids("svc").mint("rule-a", "1", "warning")
     # A card issued through one store is recognised by another: they share the secret and the rule keys.
     now = datetime.now(UTC)
     feedback = FeedbackRecord(card, "svc", "overridden", now, None, "will-monitor", None, 0)

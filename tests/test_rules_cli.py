@@ -56,7 +56,7 @@ def test_report_counts_fires_and_overrides(tmp_path: Path) -> None:
     store = FeedbackStore.open(db)
     now = datetime(2026, 11, 22, tzinfo=UTC)
     service = "medication-order-select"
-    card_id = store.card_ids(service)
+    card_id = store.card_ids(service).mint
     metformin = ("stopp-e6-metformin-egfr30", "1.0.0", "critical")
     issued = [IssuedCard(card_id(*metformin), *metformin) for _ in range(2)]
     issued.append(IssuedCard(card_id("kgcds.drug-drug", "1.0.0", "warning"), "kgcds.drug-drug", "1.0.0", "warning"))
