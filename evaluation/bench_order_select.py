@@ -391,6 +391,32 @@ def process_tree_cpu_ns(pid: int) -> int:
     return total
 
 
+def cpu_jiffies(proc_stat: str | None = None) -> tuple[int, int]:
+    """(all, stolen) CPU time of the machine so far, in clock ticks, from ``/proc/stat``'s first line (read
+    when not given; (0, 0) where there is none).
+
+    Steal is time the hypervisor gave this VM's virtual CPUs to another guest: while it is high, latencies
+    measure the neighbours, not the server.
+    """
+    try:
+        text = Path("/proc/stat").read_text() if proc_stat is None else proc_stat
+        fields = [int(v) for v in text.split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return 0, 0
+    # user nice system idle iowait irq softirq steal [guest guest_nice]: guest time is already in user.
+    return sum(fields[:8]), fields[7] if len(fields) > 7 else 0
+
+
+def with_steal(measure: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """``measure()``'s figures plus ``cpu_steal_pct``: the share of the machine's CPU time stolen meanwhile."""
+    all_before, stolen_before = cpu_jiffies()
+    figures = measure()
+    all_after, stolen_after = cpu_jiffies()
+    elapsed = all_after - all_before
+    steal = 100 * (stolen_after - stolen_before) / elapsed if elapsed > 0 else 0.0
+    return {**figures, "cpu_steal_pct": round(steal, 1)}
+
+
 async def closed_loop(
     host: str, port: int, path: str, body: bytes, connections: int, seconds: float, server_pid: int | None = None
 ) -> dict[str, float]:
@@ -514,13 +540,16 @@ def _measure_server(
         asyncio.run(open_loop("127.0.0.1", port, path, body, 50, 2))  # warm-up
         measured: dict[str, Any] = {
             "response_bytes": len(answer.content),
-            "open_loop": asyncio.run(open_loop("127.0.0.1", port, path, body, rate, seconds)),
-            "throughput_8": asyncio.run(closed_loop("127.0.0.1", port, path, body, 8, seconds, server.pid)),
+            "open_loop": with_steal(lambda: asyncio.run(open_loop("127.0.0.1", port, path, body, rate, seconds))),
+            "throughput_8": with_steal(
+                lambda: asyncio.run(closed_loop("127.0.0.1", port, path, body, 8, seconds, server.pid))
+            ),
         }
         if wrk_path() is not None:
             # The same loads from a native client, whose own CPU per call is negligible (see wrk_client).
-            measured["wrk_8_connections"] = run_wrk(f"{base}{path}", body, 8, seconds)
-            measured["wrk_paced"] = run_wrk(f"{base}{path}", body, 8, seconds, paced_rate=rate)
+            url = f"{base}{path}"
+            measured["wrk_8_connections"] = with_steal(lambda: run_wrk(url, body, 8, seconds))
+            measured["wrk_paced"] = with_steal(lambda: run_wrk(url, body, 8, seconds, paced_rate=rate))
         return measured
     finally:
         server.terminate()

@@ -1,4 +1,5 @@
-"""The report parsers of the benchmarks (wrk and valgrind are not needed: their reports are text)."""
+"""The report parsers of the benchmarks (wrk and valgrind are not needed: their reports are text), and the
+machine's CPU steal they report beside their figures."""
 
 from __future__ import annotations
 
@@ -46,3 +47,22 @@ def test_a_callgrind_total_reads_as_an_instruction_count() -> None:
     assert read_totals("events: Ir\nsummary: 0\ntotals: 419202060\n") == 419_202_060
     with pytest.raises(ValueError, match="not a callgrind output"):
         read_totals("events: Ir\n")
+
+
+def test_cpu_steal_is_read_from_the_first_line_of_proc_stat() -> None:
+    from evaluation.bench_order_select import cpu_jiffies
+
+    text = "cpu  100 5 40 800 3 0 2 50 7 0\ncpu0 50 2 20 400 1 0 1 25 3 0\nintr 1 2\n"
+    assert cpu_jiffies(text) == (100 + 5 + 40 + 800 + 3 + 0 + 2 + 50, 50)  # guest time is inside user
+    assert cpu_jiffies("cpu  1 2 3 4\n") == (10, 0)  # a kernel without the steal column
+    assert cpu_jiffies("") == (0, 0)
+
+
+def test_steal_is_reported_as_a_share_of_the_time_measured() -> None:
+    from evaluation.bench_order_select import cpu_jiffies, with_steal
+
+    figures = with_steal(lambda: {"req_per_s": 1.0})
+    assert figures["req_per_s"] == 1.0
+    assert 0.0 <= figures["cpu_steal_pct"] <= 100.0
+    total, stolen = cpu_jiffies()
+    assert total >= stolen >= 0
