@@ -18,8 +18,8 @@ import hashlib
 import hmac
 import os
 import re
-from collections.abc import Callable
-from typing import Final
+from collections.abc import Callable, Sequence
+from typing import Final, Protocol
 
 # Final: compiled (mypyc), a Final constant is inlined; any other module global is a dict lookup per use.
 KEY_ID_BITS: Final = 20
@@ -104,13 +104,42 @@ class CardIdMinter:
     def mint(self, rule_id: str, rule_version: str, indicator: str, randomness: str | None = None) -> str:
         """A new signed uuid for a card of this rule. ``randomness``: at least 14 fresh hex digits, such as a
         slice of the request's one ``os.urandom`` draw; drawn here when not given."""
-        key = (rule_id, rule_version, indicator)
-        key_id = self._key_ids.get(key)
+        key_id = self._key_ids.get((rule_id, rule_version, indicator))
         if key_id is None:
-            key_id = self._key_id_of((self._service_id, rule_id, rule_version, indicator))
-            self._key_ids[key] = key_id
+            key_id = self._resolve(rule_id, rule_version, indicator)
         if randomness is None:
             return self._codec.make(key_id, int.from_bytes(os.urandom(8), "big"))
         if len(randomness) < RANDOM_HEX_DIGITS:
             raise ValueError(f"randomness: at least {RANDOM_HEX_DIGITS} hex digits are needed, got {len(randomness)}")
         return self._codec.make(key_id, int(randomness[:RANDOM_HEX_DIGITS], 16))
+
+    def _resolve(self, rule_id: str, rule_version: str, indicator: str) -> int:
+        """The id of a rule key not seen before, from ``key_id_of``; remembered."""
+        key_id = self._key_id_of((self._service_id, rule_id, rule_version, indicator))
+        self._key_ids[rule_id, rule_version, indicator] = key_id
+        return key_id
+
+    def fires_by_key_id(self, cards: Sequence[IssuedRuleKey]) -> dict[int, int]:
+        """How many of ``cards`` each rule key of this service issued, by rule-key id (resolved as :meth:`mint`
+        does). Compiled: counting a call's 20-odd cards interpreted cost several microseconds."""
+        fired: dict[int, int] = {}
+        key_ids = self._key_ids
+        for card in cards:
+            key_id = key_ids.get((card.rule_id, card.rule_version, card.indicator))
+            if key_id is None:
+                key_id = self._resolve(card.rule_id, card.rule_version, card.indicator)
+            fired[key_id] = fired.get(key_id, 0) + 1
+        return fired
+
+
+class IssuedRuleKey(Protocol):
+    """What :meth:`CardIdMinter.fires_by_key_id` reads of an issued card (``cds_api.card_models.IssuedCard``)."""
+
+    @property
+    def rule_id(self) -> str: ...
+
+    @property
+    def rule_version(self) -> str: ...
+
+    @property
+    def indicator(self) -> str: ...

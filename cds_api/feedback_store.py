@@ -183,14 +183,11 @@ class FeedbackStore:
     def record_issued(self, service_id: str, cards: Sequence[IssuedCard], when: datetime) -> None:
         """Count one fire per card for its rule key (in memory, written by :meth:`flush`)."""
         day = when.astimezone(UTC).date().isoformat()
-        counted: dict[tuple[int, str], int] = {}
-        for card in cards:
-            key_id = self._key_id((service_id, card.rule_id, card.rule_version, card.indicator))
-            counted[key_id, day] = counted.get((key_id, day), 0) + 1
+        counted = self.card_ids(service_id).fires_by_key_id(cards)
         with self._pending_lock:
             pending = self._pending
-            for slot, n in counted.items():
-                pending[slot] = pending.get(slot, 0) + n
+            for key_id, n in counted.items():
+                pending[key_id, day] = pending.get((key_id, day), 0) + n
 
     def flush(self) -> int:
         """Write the fires counted since the last flush; returns how many fires were written."""

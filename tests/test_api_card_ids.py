@@ -10,6 +10,7 @@ import uuid
 import pytest
 
 from cds_api.card_ids import MAX_KEY_ID, RANDOM_MASK, CardIdCodec, CardIdMinter, RuleKey
+from cds_api.card_models import IssuedCard
 from cds_api.cards import random_uuid
 
 SECRET = bytes(range(32))
@@ -140,3 +141,22 @@ def test_too_little_randomness_is_refused_by_name(codec: CardIdCodec) -> None:
     minter = CardIdMinter(codec, "order-select", _KeyIds())
     with pytest.raises(ValueError, match="randomness"):
         minter.mint("rule-a", "1", "warning", "abc")
+
+
+def test_fires_are_counted_per_rule_key_of_the_minters_service(codec: CardIdCodec) -> None:
+    table = _KeyIds()
+    minter = CardIdMinter(codec, "order-select", table)
+    warfarin = IssuedCard("u1", "ddi.warfarin-azole", "1.0.0", "critical")
+    allergy = IssuedCard("u2", "allergy.penicillin", "2.1.0", "warning")
+    allergy_info = IssuedCard("u3", "allergy.penicillin", "2.1.0", "info")  # another indicator: another key
+    fired = minter.fires_by_key_id([warfarin, allergy, warfarin, allergy_info, warfarin])
+    ids = table.ids
+    assert fired == {
+        ids["order-select", "ddi.warfarin-azole", "1.0.0", "critical"]: 3,
+        ids["order-select", "allergy.penicillin", "2.1.0", "warning"]: 1,
+        ids["order-select", "allergy.penicillin", "2.1.0", "info"]: 1,
+    }
+    assert table.asked == 3
+    minter.mint("ddi.warfarin-azole", "1.0.0", "critical")  # counting remembered the key for minting too
+    assert table.asked == 3
+    assert minter.fires_by_key_id([]) == {}
