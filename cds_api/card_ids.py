@@ -97,10 +97,6 @@ class CardIdMinter:
         self._key_id_of = key_id_of
         self._key_ids: dict[tuple[str, str, str], int] = {}
 
-    @property
-    def service_id(self) -> str:
-        return self._service_id
-
     def mint(self, rule_id: str, rule_version: str, indicator: str, randomness: str | None = None) -> str:
         """A new signed uuid for a card of this rule. ``randomness``: at least 14 fresh hex digits, such as a
         slice of the request's one ``os.urandom`` draw; drawn here when not given."""

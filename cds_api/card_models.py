@@ -14,15 +14,8 @@ from typing import Any
 
 import msgspec
 
-from cds_api.card_ids import CardIdMinter
-
 RULE_TOPIC_SYSTEM = "https://w3id.org/kgcds/rule"
 OVERRIDE_REASON_SYSTEM = "https://w3id.org/kgcds/override-reason"
-
-CardIdFn = CardIdMinter
-"""Mints the uuid of a new card of a rule (``.mint(rule id, rule version, indicator)``), signed: the feedback
-store's (:meth:`cds_api.feedback_store.FeedbackStore.card_ids`); without one a card gets a plain random uuid.
-A concrete compiled class, not a callable type, so the card factory calls it natively."""
 
 
 class CardCoding(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):

@@ -17,13 +17,13 @@ from typing import Any
 
 import msgspec
 
+from cds_api.card_ids import CardIdMinter
 from cds_api.card_models import (
     OVERRIDE_REASONS,
     RULE_TOPIC_SYSTEM,
     Action,
     Card,
     CardCoding,
-    CardIdFn,
     CardSuggestion,
     IssuedCard,
     Link,
@@ -73,7 +73,7 @@ def suggestion_base(card_uuid: str) -> str:
 
 
 def new_card_uuid(
-    card_id: CardIdFn | None, rule_id: str, rule_version: str, indicator: str, hex_digits: str | None = None
+    card_id: CardIdMinter | None, rule_id: str, rule_version: str, indicator: str, hex_digits: str | None = None
 ) -> str:
     """A new card's uuid: signed by ``card_id`` when there is one, else random; either way from ``hex_digits``
     (32 fresh hex digits) when given."""
@@ -99,7 +99,9 @@ def _split_detail(body: str, tail: str) -> tuple[str, str]:
     return body, ""
 
 
-def _notice(rule_id: str, topic: str, summary: str, detail: str, card_id: CardIdFn | None) -> tuple[Card, IssuedCard]:
+def _notice(
+    rule_id: str, topic: str, summary: str, detail: str, card_id: CardIdMinter | None
+) -> tuple[Card, IssuedCard]:
     """An info card about the screen itself (what it could not read), not about a finding."""
     card = Card(
         uuid=new_card_uuid(card_id, rule_id, "1", "info"),
@@ -225,7 +227,7 @@ class CardFactory:
         findings: Sequence[Finding],
         drafts: Mapping[str, MedicationEntry],
         patient_id: str | None,
-        card_id: CardIdFn | None = None,
+        card_id: CardIdMinter | None = None,
     ) -> tuple[list[Card], list[IssuedCard]]:
         cards: list[Card] = []
         issued: list[IssuedCard] = []
@@ -246,7 +248,7 @@ class CardFactory:
         findings: Sequence[Finding],
         drafts: Mapping[str, MedicationEntry],
         patient_id: str | None,
-        card_id: CardIdFn | None = None,
+        card_id: CardIdMinter | None = None,
     ) -> tuple[list[Card | WireCard | msgspec.Raw], list[IssuedCard]]:
         """What :meth:`cards` returns, as it is sent: the same JSON, with the parts that do not depend on
         the patient (source, override reasons, links, the end of the detail) taken pre-encoded from a cache.
@@ -403,7 +405,7 @@ class CardFactory:
         patient_id: str | None,
         randomness: str | None = None,
         actions: dict[tuple[str | None, ...], Action | None] | None = None,
-        card_id: CardIdFn | None = None,
+        card_id: CardIdMinter | None = None,
     ) -> Card:
         """``randomness``: 32 fresh hex digits (the card's UUID, when not signed); ``actions``:
         the delete/create actions already built in this call (they are the same for every card of a draft)."""
@@ -434,7 +436,7 @@ class CardFactory:
         patient_id: str | None,
         randomness: str,
         actions: dict[tuple[str | None, ...], Action | None],
-        card_id: CardIdFn | None,
+        card_id: CardIdMinter | None,
     ) -> tuple[str, _RuleParts, str, str, str, tuple[CardSuggestion, ...]]:
         """A card's UUID, rule parts, detail (as head + patient-independent tail + rest) and suggestions."""
         draft_name = _draft_name(finding, draft)
@@ -538,7 +540,7 @@ class CardFactory:
             )
         return found
 
-    def unscreened(self, draft: MedicationEntry, card_id: CardIdFn | None = None) -> tuple[Card, IssuedCard]:
+    def unscreened(self, draft: MedicationEntry, card_id: CardIdMinter | None = None) -> tuple[Card, IssuedCard]:
         """An info card for a draft no ingredient could be found for: silence must not read as "safe"."""
         codes = ", ".join(draft.codes) or "no code"
         return _notice(
@@ -554,7 +556,9 @@ class CardFactory:
             card_id,
         )
 
-    def unrecognised_record(self, entries: Sequence[str], card_id: CardIdFn | None = None) -> tuple[Card, IssuedCard]:
+    def unrecognised_record(
+        self, entries: Sequence[str], card_id: CardIdMinter | None = None
+    ) -> tuple[Card, IssuedCard]:
         """An info card naming the record entries (active medications, other drafts, allergies) that could
         not be recognised: the drafts were screened without them, and a missing alert must not read as "safe"."""
         count = len(entries)

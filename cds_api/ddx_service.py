@@ -14,7 +14,8 @@ from datetime import datetime
 
 import msgspec
 
-from cds_api.card_models import Card, CardCoding, CardIdFn, CardsResponse, IssuedCard, Link, Source
+from cds_api.card_ids import CardIdMinter
+from cds_api.card_models import Card, CardCoding, CardsResponse, IssuedCard, Link, Source
 from cds_api.cards import new_card_uuid, truncate
 from cds_api.diagnosis import Diagnosis, age_range
 from cds_api.fhir_context import age_in_years
@@ -79,7 +80,7 @@ class PatientViewDiagnosis:
     top_k: int = DDX_TOP
     _encoder: msgspec.json.Encoder = field(default_factory=msgspec.json.Encoder)
 
-    def run(self, record: PatientRecord, now: datetime, card_id: CardIdFn | None = None) -> PatientViewResult:
+    def run(self, record: PatientRecord, now: datetime, card_id: CardIdMinter | None = None) -> PatientViewResult:
         """``now``: the app's clock, which the patient's age is read against; ``card_id``: makes each card's
         uuid (the feedback store's signed ones), default a random uuid."""
         found = self.extractor.extract((*record.of("conditions"), *record.of("observations")))

@@ -136,7 +136,6 @@ class FeedbackStore:
         self._codec = codec
         self._lock = threading.Lock()
         """Serialises use of the SQLite connection."""
-        self._key_ids: dict[RuleKey, int] = {}
         self._minters: dict[str, CardIdMinter] = {}
         self._pending_lock = threading.Lock()
         self._pending: dict[tuple[int, str], int] = {}
@@ -164,11 +163,9 @@ class FeedbackStore:
         return found
 
     def _key_id(self, key: RuleKey) -> int:
-        found = self._key_ids.get(key)
-        if found is not None:
-            return found
-        # First fire of this rule key in this process: written at once (not buffered), so feedback on the
-        # card is attributable by any worker from the moment the card leaves.
+        """The id of ``key``'s row, written if new. Each service's minter remembers the ids it has asked for,
+        so this runs at a rule key's first fire in the process: at once (not buffered), so feedback on the
+        card is attributable by any worker from the moment the card leaves."""
         with self._lock:
             self._db.execute(
                 "INSERT OR IGNORE INTO rule_key (service_id, rule_id, rule_version, indicator) VALUES (?, ?, ?, ?)", key
@@ -177,8 +174,7 @@ class FeedbackStore:
                 "SELECT id FROM rule_key WHERE service_id = ? AND rule_id = ? AND rule_version = ? AND indicator = ?",
                 key,
             ).fetchone()
-        found = self._key_ids[key] = int(key_id)
-        return found
+        return int(key_id)
 
     def record_issued(self, service_id: str, cards: Sequence[IssuedCard], when: datetime) -> None:
         """Count one fire per card for its rule key (in memory, written by :meth:`flush`)."""

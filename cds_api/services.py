@@ -12,7 +12,8 @@ from datetime import datetime
 
 import msgspec
 
-from cds_api.card_models import CardIdFn, IssuedCard, WireResponse
+from cds_api.card_ids import CardIdMinter
+from cds_api.card_models import IssuedCard, WireResponse
 from cds_api.cards import CardFactory
 from cds_api.errors import NotFound, Unprocessable, decode_body
 from cds_api.fhir_context import ContextBuilder, draft_medications
@@ -148,7 +149,7 @@ class Screening:
         return request
 
     def screen(
-        self, request: HookRequest, record: PatientRecord, now: datetime, card_id: CardIdFn | None = None
+        self, request: HookRequest, record: PatientRecord, now: datetime, card_id: CardIdMinter | None = None
     ) -> ScreeningResult:
         """``card_id``: makes each card's uuid (the feedback store's signed ones); default a random uuid."""
         drafts, context_drafts = draft_medications(request)

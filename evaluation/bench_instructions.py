@@ -90,7 +90,7 @@ def _app_counted(store: str | None, fixture: bool, calls: int) -> None:
     template = synthetic_request(default_data_dir())
     bodies = [json.dumps(distinct_patient(template, n, False)).encode() for n in range(WARM_UP_CALLS + calls)]
 
-    async def lifespan_started() -> None:
+    async def lifespan_started() -> asyncio.Task[None]:
         inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         await inbox.put({"type": "lifespan.startup"})
@@ -99,7 +99,7 @@ def _app_counted(store: str | None, fixture: bool, calls: int) -> None:
         started = await outbox.get()
         if started["type"] != "lifespan.startup.complete":
             raise SystemExit(f"the app did not start: {started}")
-        lifespans.append(task)
+        return task
 
     async def call(body: bytes) -> None:
         scope = {
@@ -134,16 +134,15 @@ def _app_counted(store: str | None, fixture: bool, calls: int) -> None:
         if sent[0].get("status") != 200:
             raise SystemExit(f"order-select answered {sent[0].get('status')}")
 
-    lifespans: list[asyncio.Task[None]] = []
-
     async def run() -> None:
-        await lifespan_started()
+        lifespan = await lifespan_started()
         for body in bodies[:WARM_UP_CALLS]:
             await call(body)
         _instrumentation(True)
         for body in bodies[WARM_UP_CALLS:]:
             await call(body)
         _instrumentation(False)
+        lifespan.cancel()
 
     asyncio.run(run())
 
