@@ -3,7 +3,9 @@
 The parent compiles the knowledge index and builds the app once, freezes the heap out of the
 collector's reach, then forks: every worker shares the index copy-on-write, and start-up does not
 compile N times. What must be per process is opened by the app's lifespan, which runs in each
-worker after the fork (the feedback and replay SQLite connections, the background tasks).
+worker after the fork (the feedback and replay SQLite connections, the background tasks). Each
+worker takes a new connection only while no other holds fewer (:mod:`cds_api.balanced_accept`):
+a client's keep-alive pool is spread evenly instead of landing on whichever worker woke first.
 
 The parent only supervises. It forwards SIGTERM/SIGINT to the workers as SIGTERM (each finishes its
 requests and runs its lifespan shutdown) and exits 0 once they are gone. A worker that dies while
@@ -31,6 +33,8 @@ from types import FrameType
 import uvicorn
 from litestar import Litestar
 
+from cds_api.balanced_accept import ABSENT, BalancedServer, ConnectionTally
+
 LOG = logging.getLogger("kgcds.serve")
 MIN_UPTIME_SECONDS = 10.0
 GRACEFUL_STOP_SECONDS = 30.0
@@ -43,7 +47,7 @@ _VERDICT_BYTES = 2048
 
 
 def bind_socket(host: str, port: int, backlog: int = 2048) -> socket.socket:
-    """The listening socket every worker accepts on (the kernel spreads connections among them).
+    """The listening socket every worker accepts on (spread among them by :mod:`cds_api.balanced_accept`).
 
     The protocol must be named: asyncio sets TCP_NODELAY on an accepted socket only when its
     ``proto`` is IPPROTO_TCP, and without it uvicorn's response (head and body written apart) waits
@@ -158,6 +162,9 @@ class _Supervisor:
         self._probe_every = probe_every
         self._workers: dict[int, float] = {}
         """pid -> monotonic start time."""
+        self._slots: dict[int, int] = {}
+        """pid -> the worker's slot in the connection tally (a replacement takes over its slot)."""
+        self._tally = ConnectionTally.create(options.workers)
         self._stopping = False
         self._exit_code = 0
 
@@ -165,8 +172,8 @@ class _Supervisor:
         self._probe_store()
         previous = {sig: signal.signal(sig, self._on_signal) for sig in _STOP_SIGNALS}
         try:
-            for _ in range(self._options.workers):
-                self._fork_worker()
+            for slot in range(self._options.workers):
+                self._fork_worker(slot)
             LOG.info("serving with %d worker processes: %s", len(self._workers), sorted(self._workers))
             self._supervise()
         finally:
@@ -185,15 +192,16 @@ class _Supervisor:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, how)
 
-    def _fork_worker(self) -> None:
+    def _fork_worker(self, slot: int) -> None:
         # Signals stay blocked across the fork until the child has dropped the parent's handler:
         # otherwise a SIGTERM in that window would make the child "stop" its siblings.
         signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
         try:
             pid = os.fork()
             if pid == 0:  # pragma: no cover - runs in the child, which never returns here
-                os._exit(_run_worker(self._app, self._options, self._sock))
+                os._exit(_run_worker(self._app, self._options, self._sock, self._tally, slot))
             self._workers[pid] = time.monotonic()
+            self._slots[pid] = slot
         finally:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
 
@@ -224,7 +232,10 @@ class _Supervisor:
             if pid == 0:
                 return
             started = self._workers.pop(pid, None)
-            if started is None or self._stopping:
+            slot = self._slots.pop(pid, None)
+            if slot is not None:  # a dead worker's last count must not steer the others' accepts
+                self._tally.publish(slot, ABSENT)
+            if started is None or slot is None or self._stopping:
                 continue
             uptime = time.monotonic() - started
             how = _describe_exit(status)
@@ -234,7 +245,7 @@ class _Supervisor:
                 self._stop(signal.SIGTERM)
             else:
                 LOG.error("worker %d %s after %.0f s of serving: starting a replacement", pid, how, uptime)
-                self._fork_worker()
+                self._fork_worker(slot)
 
     def _probe_store(self) -> None:
         if self._store_probe is None or self._verdict is None:
@@ -253,14 +264,16 @@ def _describe_exit(status: int) -> str:
     return f"exited with code {os.waitstatus_to_exitcode(status)}"
 
 
-def _run_worker(app: Litestar, options: ServerOptions, sock: socket.socket) -> int:  # pragma: no cover - child
+def _run_worker(  # pragma: no cover - runs in the child
+    app: Litestar, options: ServerOptions, sock: socket.socket, tally: ConnectionTally, slot: int
+) -> int:
     # uvicorn installs its own SIGTERM/SIGINT handlers while serving and re-raises the signal after a
     # graceful stop; ignoring it then lets the worker return its own exit code instead of dying by it.
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
     try:
-        server = uvicorn.Server(uvicorn_config(app, options))
+        server = BalancedServer(uvicorn_config(app, options), tally, slot)
         server.run(sockets=[sock])
     except SystemExit as exc:  # uvicorn exits 3 when the lifespan start-up fails
         return exc.code if isinstance(exc.code, int) else 1

@@ -302,3 +302,74 @@ def test_connections_accepted_on_the_shared_socket_disable_nagle() -> None:
 
     asyncio.run(scenario())
     assert nodelay and nodelay[0] != 0
+
+
+def _open_and_attribute(server: Server, count: int) -> dict[int, list[http.client.HTTPConnection]]:
+    """``count`` keep-alive connections opened back to back, as a client's pool does, by serving worker."""
+    opened = [http.client.HTTPConnection("127.0.0.1", server.port, timeout=10) for _ in range(count)]
+    for connection in opened:
+        connection.connect()
+    by_worker: dict[int, list[http.client.HTTPConnection]] = {}
+    for connection in opened:
+        connection.request("GET", "/health")
+        connection.getresponse().read()
+        by_worker.setdefault(serving_pid(connection, server.port), []).append(connection)
+    return by_worker
+
+
+def _server_sides_open(server_port: int, client_ports: set[int]) -> bool:
+    """Whether the server still holds (established, or closed by the client only) any of these connections."""
+    established, close_wait = "01", "08"
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local, remote, state = fields[1], fields[2], fields[3]
+        ours = int(local.split(":")[1], 16) == server_port and int(remote.split(":")[1], 16) in client_ports
+        if ours and state in (established, close_wait):
+            return True
+    return False
+
+
+def _client_port(connection: http.client.HTTPConnection) -> int:
+    assert connection.sock is not None
+    port: int = connection.sock.getsockname()[1]
+    return port
+
+
+def _await_server_sides_closed(server_port: int, client_ports: set[int]) -> None:
+    """Until the workers have read the clients' FINs and closed their ends."""
+    deadline = time.monotonic() + 10
+    while _server_sides_open(server_port, client_ports):
+        assert time.monotonic() < deadline, "a worker did not close its side of the connections"
+        time.sleep(0.05)
+
+
+def test_a_pool_of_keep_alive_connections_is_spread_evenly_over_the_workers(tmp_path: Path, signer: Signer) -> None:
+    """Left to the event loop, the first worker to wake took every queued connection: all of a client's
+    calls then queued on one worker while the other idled (cds_api/balanced_accept.py)."""
+    server = start_server(tmp_path, signer, workers=2)
+    try:
+        # Until its start-up is done a worker takes no connections and is not counted: wait for both.
+        probes = connections_to_two_workers(server)
+        probe_ports = {_client_port(connection) for connection in probes}
+        for connection in probes:
+            connection.close()
+        _await_server_sides_closed(server.port, probe_ports)
+
+        by_worker = _open_and_attribute(server, 16)
+        sizes = sorted(len(held) for held in by_worker.values())
+        assert set(by_worker) <= worker_pids(server)
+        assert len(sizes) == 2 and sizes[1] - sizes[0] <= 2, sizes
+
+        # Closed connections leave the tally: the worker that lost all of its own takes the next ones.
+        emptied = next(iter(by_worker))
+        client_ports = {_client_port(connection) for connection in by_worker[emptied]}
+        for connection in by_worker[emptied]:
+            connection.close()
+        _await_server_sides_closed(server.port, client_ports)
+        fresh = _open_and_attribute(server, 4)
+        assert list(fresh) == [emptied], {pid: len(held) for pid, held in fresh.items()}
+        for held in (*by_worker.values(), *fresh.values()):
+            for connection in held:
+                connection.close()
+    finally:
+        stop(server)
