@@ -375,20 +375,38 @@ async def open_loop(
     }
 
 
+def child_pids(pid: int) -> list[int]:
+    """``pid``'s direct children (the forked workers), in start order (Linux; [] where unknown)."""
+    try:
+        return sorted(int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split())
+    except OSError:
+        return []
+
+
+def process_cpu_ns(pid: int) -> int:
+    """CPU time so far of ``pid`` and its threads, in ns (Linux)."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            total += int((task / "schedstat").read_text().split()[0])
+        except (OSError, IndexError, ValueError):  # a thread that ended meanwhile
+            continue
+    return total
+
+
 def process_tree_cpu_ns(pid: int) -> int:
     """CPU time so far of ``pid``, its threads and its direct children (the forked workers), in ns (Linux)."""
-    total = 0
-    try:
-        children = (Path(f"/proc/{pid}/task/{pid}/children")).read_text().split()
-    except OSError:
-        children = []
-    for process in (pid, *map(int, children)):
-        for task in Path(f"/proc/{process}/task").glob("*"):
-            try:
-                total += int((task / "schedstat").read_text().split()[0])
-            except (OSError, IndexError, ValueError):  # a thread that ended meanwhile
-                continue
-    return total
+    return sum(process_cpu_ns(process) for process in (pid, *child_pids(pid)))
+
+
+def with_worker_split(server_pid: int, measure: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """``measure()``'s figures plus ``worker_cpu_s``: the CPU each worker spent meanwhile. Connections stay
+    with the worker that accepted them, so an uneven split means one worker queued while another idled."""
+    workers = child_pids(server_pid)
+    before = [process_cpu_ns(worker) for worker in workers]
+    figures = measure()
+    spent = [(process_cpu_ns(worker) - start) / 1e9 for worker, start in zip(workers, before, strict=True)]
+    return {**figures, "worker_cpu_s": [round(s, 2) for s in spent]} if len(workers) > 1 else figures
 
 
 def cpu_jiffies(proc_stat: str | None = None) -> tuple[int, int]:
@@ -545,11 +563,15 @@ def _measure_server(
                 lambda: asyncio.run(closed_loop("127.0.0.1", port, path, body, 8, seconds, server.pid))
             ),
         }
-        if wrk_path() is not None:
+        if wrk_path() is not None and server.pid is not None:
             # The same loads from a native client, whose own CPU per call is negligible (see wrk_client).
             url = f"{base}{path}"
-            measured["wrk_8_connections"] = with_steal(lambda: run_wrk(url, body, 8, seconds))
-            measured["wrk_paced"] = with_steal(lambda: run_wrk(url, body, 8, seconds, paced_rate=rate))
+            measured["wrk_8_connections"] = with_worker_split(
+                server.pid, lambda: with_steal(lambda: run_wrk(url, body, 8, seconds))
+            )
+            measured["wrk_paced"] = with_worker_split(
+                server.pid, lambda: with_steal(lambda: run_wrk(url, body, 8, seconds, paced_rate=rate))
+            )
         return measured
     finally:
         server.terminate()

@@ -3,6 +3,12 @@ machine's CPU steal they report beside their figures."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
 import pytest
 
 from evaluation.wrk_client import parse_wrk
@@ -66,3 +72,36 @@ def test_steal_is_reported_as_a_share_of_the_time_measured() -> None:
     assert 0.0 <= figures["cpu_steal_pct"] <= 100.0
     total, stolen = cpu_jiffies()
     assert total >= stolen >= 0
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads CPU times from /proc")
+def test_the_worker_split_shows_which_child_process_spent_the_cpu() -> None:
+    """A parent with one busy and one idle child, as a server whose connections all went to one worker."""
+    from evaluation.bench_order_select import child_pids, with_worker_split
+
+    parent = subprocess.Popen([sys.executable, "-c", _TWO_CHILDREN])
+    try:
+        deadline = time.monotonic() + 30
+        while len(child_pids(parent.pid)) < 2:
+            assert time.monotonic() < deadline, "the children did not start"
+            time.sleep(0.02)
+        figures = with_worker_split(parent.pid, _one_second_of_load)
+    finally:
+        parent.kill()
+        parent.wait()
+    busy, idle = figures["worker_cpu_s"]  # in start order: the busy child is started first
+    assert figures["req_per_s"] == 1.0
+    assert busy >= 0.3 > idle, figures
+
+
+def _one_second_of_load() -> dict[str, Any]:
+    time.sleep(1.0)
+    return {"req_per_s": 1.0}
+
+
+_TWO_CHILDREN = """
+import subprocess, sys
+busy = subprocess.Popen([sys.executable, "-c", "import time\\nend = time.time() + 3\\nwhile time.time() < end: pass"])
+idle = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(3)"])
+busy.wait(); idle.wait()
+"""
