@@ -10,9 +10,9 @@ its calls are served.
 So each worker accepts one connection at a time, and only while no other live worker holds fewer
 open connections (least connections, as a load balancer would do it). The counts live in a shared
 page (:class:`ConnectionTally`), written by each worker when it accepts a connection and when one
-closes. A worker that is not the least loaded steps aside; if the others have
-not taken the connection within :data:`MAX_DEFER_SECONDS` (they are busy or stuck), it accepts it.
-A stale or torn count can at worst cost one such wait.
+closes. A worker that is not the least loaded steps aside; if the others have not taken the
+connection within :data:`MAX_DEFER_SECONDS` (they are busy or stuck), it accepts it. A stale or
+torn count can at worst cost one such wait.
 """
 
 from __future__ import annotations
@@ -193,8 +193,9 @@ class BalancedListener:
                 LOG.error("cannot accept connections (%s): pausing %.0f s", exc, OUT_OF_FILES_PAUSE_SECONDS)
                 self._unwatch()
                 self._loop.call_later(OUT_OF_FILES_PAUSE_SECONDS, self._watch)
-                return
-            raise
+            else:  # as asyncio does: report it and keep serving the connections already open
+                LOG.exception("accept() failed on the listening socket")
+            return
         conn.setblocking(False)
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._unmade += 1
