@@ -13,6 +13,12 @@ page (:class:`ConnectionTally`), written by each worker when it accepts a connec
 closes. A worker that is not the least loaded steps aside; if the others have not taken the
 connection within :data:`MAX_DEFER_SECONDS` (they are busy or stuck), it accepts it. A stale or
 torn count can at worst cost one such wait.
+
+The price is paid by clients that open a new connection per call: while one is still being made, its
+worker counts it and steps aside for the next, which then waits for the other worker (the event
+loop's timers tick in milliseconds). Measured with 8 such clients: heavy order-select calls, 1,578 and
+1,980 req/s against 1,755 and 1,853 with the event loop's own accept; the empty ``/health``, about
+2,000 against 6,000 connections per second.
 """
 
 from __future__ import annotations
