@@ -155,10 +155,17 @@ class BalancedListener:
 
     def connection_joined(self) -> None:
         self._unmade = max(0, self._unmade - 1)
-        self.publish()
+        self._count_changed()
 
     def connection_left(self) -> None:
+        self._count_changed()
+
+    def _count_changed(self) -> None:
         self.publish()
+        # A worker that stepped aside looks again at once: it may now hold the fewest. Waiting for its
+        # re-check timer instead left connections queued while both workers waited on theirs.
+        if self._deferred_since is not None:
+            self._watch()
 
     def close(self) -> None:
         self._closed = True
