@@ -14,11 +14,11 @@ closes. A worker that is not the least loaded steps aside; if the others have no
 connection within :data:`MAX_DEFER_SECONDS` (they are busy or stuck), it accepts it. A stale or
 torn count can at worst cost one such wait.
 
-The price is paid by clients that open a new connection per call: while one is still being made, its
-worker counts it and steps aside for the next, which then waits for the other worker (the event
-loop's timers tick in milliseconds). Measured with 8 such clients: heavy order-select calls, 1,578 and
-1,980 req/s against 1,755 and 1,853 with the event loop's own accept; the empty ``/health``, about
-2,000 against 6,000 connections per second.
+The price is paid by clients that open a new connection per call: each goes through this Python
+accept, and a worker whose newest connection is still being made steps aside for the next one until
+its own count changes. Measured with 8 such clients: heavy order-select calls 1,697-1,812 req/s
+against 1,747-1,920 with the event loop's own accept; the empty ``/health`` 4,300-5,500 connections
+per second against 6,900-8,600.
 """
 
 from __future__ import annotations

@@ -5,11 +5,22 @@ The spreading itself is tested on a real two-worker server in tests/test_api_wor
 
 from __future__ import annotations
 
+import asyncio
 import os
+import socket
 
 import pytest
 
-from cds_api.balanced_accept import ABSENT, MAX_DEFER_SECONDS, ConnectionTally, TalliedSet, should_accept
+from cds_api import balanced_accept
+from cds_api.balanced_accept import (
+    ABSENT,
+    MAX_DEFER_SECONDS,
+    BalancedListener,
+    ConnectionTally,
+    TalliedSet,
+    should_accept,
+)
+from cds_api.prefork import bind_socket
 
 
 @pytest.mark.parametrize(
@@ -73,3 +84,55 @@ def test_the_connection_set_reports_joins_and_leaves() -> None:
     connections.remove("b")
     assert events == ["joined", "joined", "left", "left"]
     assert not connections
+
+
+class _Recorder(asyncio.Protocol):
+    def __init__(self, made: list[asyncio.BaseTransport]) -> None:
+        self._made = made
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._made.append(transport)
+
+
+def test_a_worker_that_stepped_aside_takes_the_connection_once_it_holds_the_fewest(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Worker 0 holds one connection and worker 1 none: worker 0 leaves a new connection to it. Then
+    worker 1 takes five and worker 0's own connection closes: worker 0 now holds the fewest and must
+    take the waiting connection at once, not on its re-check timer (stretched here to a minute)."""
+    monkeypatch.setattr(balanced_accept, "RECHECK_SECONDS", 60.0)
+    monkeypatch.setattr(balanced_accept, "MAX_DEFER_SECONDS", 60.0)
+    made: list[asyncio.BaseTransport] = []
+    held = [1]
+
+    async def scenario() -> None:
+        sock = bind_socket("127.0.0.1", 0)
+        tally = ConnectionTally.create(2)
+        tally.publish(1, 0)
+        listener = BalancedListener(sock, lambda: _Recorder(made), tally, 0, lambda: held[0])
+        listener.start()
+        client = socket.create_connection(sock.getsockname()[:2])
+        try:
+            await asyncio.sleep(0.2)
+            assert made == [], "took a connection while another worker held fewer"
+            assert tally.count(0) == 1
+
+            tally.publish(1, 5)
+            held[0] = 0
+            listener.connection_left()
+            for _ in range(100):
+                if made:
+                    break
+                await asyncio.sleep(0.01)
+            assert len(made) == 1, "the connection waited for the re-check timer"
+            assert tally.count(0) == 1  # the accepted connection, counted until its protocol joins
+        finally:
+            client.close()
+            for transport in made:
+                transport.close()
+            listener.close()
+            await listener.wait_closed()
+            sock.close()
+        assert tally.count(0) == ABSENT
+
+    asyncio.run(scenario())
