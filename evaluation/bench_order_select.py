@@ -376,7 +376,7 @@ async def open_loop(
 
 
 def child_pids(pid: int) -> list[int]:
-    """``pid``'s direct children (the forked workers), in start order (Linux; [] where unknown)."""
+    """``pid``'s direct children (the forked workers), by pid (Linux; [] where unknown)."""
     try:
         return sorted(int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split())
     except OSError:
