@@ -137,6 +137,8 @@ class BalancedListener:
         self._unmade = 0
         """Connections accepted whose protocol has not joined ``open_connections`` yet."""
         self._deferred_since: float | None = None
+        self._recheck_timer: asyncio.TimerHandle | None = None
+        """The pending re-check of a worker that stepped aside (one at a time)."""
         self._reading = False
         self._closed = False
 
@@ -169,6 +171,8 @@ class BalancedListener:
 
     def close(self) -> None:
         self._closed = True
+        if self._recheck_timer is not None:
+            self._recheck_timer.cancel()
         self._unwatch()
         self._tally.publish(self._slot, ABSENT)
 
@@ -194,7 +198,8 @@ class BalancedListener:
             if self._deferred_since is None:
                 self._deferred_since = now
             self._unwatch()
-            self._loop.call_later(RECHECK_SECONDS, self._recheck)
+            if self._recheck_timer is None:  # after a count change re-watched early, one is still pending
+                self._recheck_timer = self._loop.call_later(RECHECK_SECONDS, self._recheck)
             return
         self._deferred_since = None
         try:
@@ -231,8 +236,7 @@ class BalancedListener:
     def _recheck(self) -> None:
         # Nothing waiting any more: another worker took it, and the next connection's wait starts afresh
         # (a stale start would let this worker take it at once).
-        if self._closed:
-            return
+        self._recheck_timer = None
         readable, _, _ = select.select([self._sock], [], [], 0)
         if not readable:
             self._deferred_since = None
