@@ -126,16 +126,28 @@ def worker_pids(server: Server) -> set[int]:
         return set()
 
 
-def serving_pid(connection: http.client.HTTPConnection, server_port: int) -> int:
-    """The process holding the server end of ``connection`` (after it has been accepted)."""
+def _client_port(connection: http.client.HTTPConnection) -> int:
     assert connection.sock is not None
-    client_port = connection.sock.getsockname()[1]
-    inode = None
+    port: int = connection.sock.getsockname()[1]
+    return port
+
+
+def _server_ends(server_port: int) -> Iterator[tuple[int, str, str]]:
+    """(client port, TCP state, socket inode) of each server end on ``server_port``, from the kernel."""
     for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
         fields = line.split()
         local, remote = fields[1], fields[2]
-        if int(local.split(":")[1], 16) == server_port and int(remote.split(":")[1], 16) == client_port:
-            inode = fields[9]
+        if int(local.split(":")[1], 16) == server_port:
+            yield int(remote.split(":")[1], 16), fields[3], fields[9]
+
+
+def serving_pid(connection: http.client.HTTPConnection, server_port: int) -> int:
+    """The process holding the server end of ``connection`` (after it has been accepted)."""
+    client_port = _client_port(connection)
+    inode = None
+    for port, _, socket_inode in _server_ends(server_port):
+        if port == client_port:
+            inode = socket_inode
     assert inode is not None, "no server socket for this connection"
     target = f"socket:[{inode}]"
     for entry in Path("/proc").iterdir():
@@ -320,19 +332,9 @@ def _open_and_attribute(server: Server, count: int) -> dict[int, list[http.clien
 def _server_sides_open(server_port: int, client_ports: set[int]) -> bool:
     """Whether the server still holds (established, or closed by the client only) any of these connections."""
     established, close_wait = "01", "08"
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        fields = line.split()
-        local, remote, state = fields[1], fields[2], fields[3]
-        ours = int(local.split(":")[1], 16) == server_port and int(remote.split(":")[1], 16) in client_ports
-        if ours and state in (established, close_wait):
-            return True
-    return False
-
-
-def _client_port(connection: http.client.HTTPConnection) -> int:
-    assert connection.sock is not None
-    port: int = connection.sock.getsockname()[1]
-    return port
+    return any(
+        port in client_ports and state in (established, close_wait) for port, state, _ in _server_ends(server_port)
+    )
 
 
 def _await_server_sides_closed(server_port: int, client_ports: set[int]) -> None:
