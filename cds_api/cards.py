@@ -607,7 +607,10 @@ class CardFactory:
             rest.append(f"**Management:** {parts.management}")
         missing_refs = [ref for ref in finding.references if ref not in body]
         if missing_refs:
-            rest.append("**Evidence:** " + "; ".join(missing_refs))
+            # Checks that cite their sources in an evidence paragraph of their own get the rule's
+            # literature as a second paragraph, not a second "Evidence" heading.
+            heading = "**References:** " if "**Evidence:**" in body else "**Evidence:** "
+            rest.append(heading + "; ".join(missing_refs))
         rest.append(parts.source_line)
         return "\n\n" + "\n\n".join(rest)
 

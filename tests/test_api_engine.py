@@ -62,6 +62,11 @@ def test_warfarin_plus_fluconazole_is_critical(client: TestClient[Any]) -> None:
     cards = screen(client, drafts=[med_request("d1", "197699", "draft")], meds=[med_request("m1", "855332")])
     assert [c["indicator"] for c in cards] == ["critical"]
     assert "MedicationRequest/d1" in cards[0]["detail"]
+    # One evidence paragraph (the sources), the pharmacist rule's literature under its own heading.
+    paragraphs = cards[0]["detail"].split("\n\n")
+    assert sum(p.startswith("**Evidence:**") for p in paragraphs) == 1
+    (references,) = [p for p in paragraphs if p.startswith("**References:**")]
+    assert "Holbrook" in references
 
 
 def test_fluconazole_alone_is_silent(client: TestClient[Any]) -> None:
