@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from types import FrameType
 
 import uvicorn
-from litestar import Litestar
+from litestar.types import ASGIApp
 
 from cds_api.balanced_accept import ABSENT, BalancedServer, ConnectionTally
 
@@ -102,7 +102,7 @@ class ServerOptions:
     """Seconds an idle keep-alive connection stays open (uvicorn's default)."""
 
 
-def uvicorn_config(app: Litestar, options: ServerOptions) -> uvicorn.Config:
+def uvicorn_config(app: ASGIApp, options: ServerOptions) -> uvicorn.Config:
     # Logging is configured by the caller (`kgcds serve`); access logs cost per request and are off.
     return uvicorn.Config(
         app,
@@ -115,7 +115,7 @@ def uvicorn_config(app: Litestar, options: ServerOptions) -> uvicorn.Config:
 
 
 def serve(
-    app: Litestar,
+    app: ASGIApp,
     sock: socket.socket,
     options: ServerOptions,
     *,
@@ -147,7 +147,7 @@ def serve(
 class _Supervisor:
     def __init__(
         self,
-        app: Litestar,
+        app: ASGIApp,
         options: ServerOptions,
         sock: socket.socket,
         store_probe: Callable[[], None] | None,
@@ -265,7 +265,7 @@ def _describe_exit(status: int) -> str:
 
 
 def _run_worker(  # pragma: no cover - runs in the child
-    app: Litestar, options: ServerOptions, sock: socket.socket, tally: ConnectionTally, slot: int
+    app: ASGIApp, options: ServerOptions, sock: socket.socket, tally: ConnectionTally, slot: int
 ) -> int:
     # uvicorn installs its own SIGTERM/SIGINT handlers while serving and re-raises the signal after a
     # graceful stop; ignoring it then lets the worker return its own exit code instead of dying by it.

@@ -36,6 +36,7 @@ from litestar.response.base import ASGIResponse
 
 from cds_api.bootstrap import CompiledServices, compile_services
 from cds_api.settings import ApiSettings
+from evaluation.app_timing import AppTimer, with_app_time
 from evaluation.latency import percentile
 from evaluation.synthea_orders import order_sign_request, read_bundles
 from evaluation.wrk_client import run_wrk, wrk_path
@@ -257,7 +258,7 @@ def _serve(store: str | None, fixture: bool, work: str, port: int, workers: int 
     app = create_app(settings, lambda: compiled.terminology, compiled.engine)
     gc.collect()
     gc.freeze()
-    serve(app, bind_socket("127.0.0.1", port), ServerOptions(workers=workers))
+    serve(AppTimer(app, Path(work)), bind_socket("127.0.0.1", port), ServerOptions(workers=workers))
 
 
 KEEP_ALIVE_REUSE_SECONDS = 4.0
@@ -512,7 +513,7 @@ def over_http(
     that does no work at all moves several-fold between runs, so our figures are only read against it.
     """
     work = tempfile.mkdtemp(prefix="kgcds-bench-")
-    ours = _measure_server(_serve, (store, fixture, work), workers, body, rate, seconds)
+    ours = _measure_server(_serve, (store, fixture, work), workers, body, rate, seconds, timings=Path(work))
     result: dict[str, Any] = {"workers": workers, **ours}
     if floor:
         floor_args = (int(ours["response_bytes"]),)
@@ -545,9 +546,18 @@ def start_server(
 
 
 def _measure_server(
-    target: Callable[..., None], args: tuple[Any, ...], workers: int, body: bytes, rate: float, seconds: float
+    target: Callable[..., None],
+    args: tuple[Any, ...],
+    workers: int,
+    body: bytes,
+    rate: float,
+    seconds: float,
+    timings: Path | None = None,
 ) -> dict[str, Any]:
-    """Start ``target(*args, port, workers)`` in a fresh process; open loop at ``rate``, then 8 connections."""
+    """Start ``target(*args, port, workers)`` in a fresh process; open loop at ``rate``, then 8 connections.
+
+    ``timings``: where the server's :class:`~evaluation.app_timing.AppTimer` records each call, so the
+    open loop and wrk's loads also report the app's own time beside the client's latency."""
     server, port = start_server(target, lambda port: (*args, port, workers))
     base = f"http://127.0.0.1:{port}"
     path = "/cds-services/medication-safety-order-select"
@@ -558,7 +568,10 @@ def _measure_server(
         asyncio.run(open_loop("127.0.0.1", port, path, body, 50, 2))  # warm-up
         measured: dict[str, Any] = {
             "response_bytes": len(answer.content),
-            "open_loop": with_steal(lambda: asyncio.run(open_loop("127.0.0.1", port, path, body, rate, seconds))),
+            "open_loop": with_app_time(
+                timings,
+                lambda: with_steal(lambda: asyncio.run(open_loop("127.0.0.1", port, path, body, rate, seconds))),
+            ),
             "throughput_8": with_steal(
                 lambda: asyncio.run(closed_loop("127.0.0.1", port, path, body, 8, seconds, server.pid))
             ),
@@ -566,11 +579,16 @@ def _measure_server(
         if wrk_path() is not None and server.pid is not None:
             # The same loads from a native client, whose own CPU per call is negligible (see wrk_client).
             url = f"{base}{path}"
-            measured["wrk_8_connections"] = with_worker_split(
-                server.pid, lambda: with_steal(lambda: run_wrk(url, body, 8, seconds))
+            pid = server.pid
+            measured["wrk_8_connections"] = with_app_time(
+                timings,
+                lambda: with_worker_split(pid, lambda: with_steal(lambda: run_wrk(url, body, 8, seconds))),
             )
-            measured["wrk_paced"] = with_worker_split(
-                server.pid, lambda: with_steal(lambda: run_wrk(url, body, 8, seconds, paced_rate=rate))
+            measured["wrk_paced"] = with_app_time(
+                timings,
+                lambda: with_worker_split(
+                    pid, lambda: with_steal(lambda: run_wrk(url, body, 8, seconds, paced_rate=rate))
+                ),
             )
         return measured
     finally:
