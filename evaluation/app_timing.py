@@ -34,8 +34,9 @@ class AppTimer:
     def __init__(self, app: ASGIApp, directory: Path) -> None:
         self._app = app
         self._directory = directory
-        self._fd: int | None = None
+        self._fd = -1
         self._pid = 0
+        """The process ``_fd`` was opened in: none yet (0), or the parent the workers were forked from."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP or scope["method"] != "POST":
@@ -49,7 +50,7 @@ class AppTimer:
 
     def _file(self) -> int:
         # Opened on first use in each worker: the timer is built before the workers are forked.
-        if self._fd is None or self._pid != os.getpid():
+        if self._pid != os.getpid():
             self._pid = os.getpid()
             path = self._directory / f"{PREFIX}{self._pid}.bin"
             self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)

@@ -545,6 +545,16 @@ def start_server(
         time.sleep(0.5)
 
 
+def _observed(load: Callable[[], dict[str, Any]], server_pid: int | None, timings: Path | None) -> dict[str, Any]:
+    """``load()``'s figures with what happened meanwhile: the machine's CPU steal, each worker's CPU (given
+    ``server_pid``) and the app's own time per call (given ``timings``)."""
+
+    def with_split() -> dict[str, Any]:
+        return with_steal(load) if server_pid is None else with_worker_split(server_pid, lambda: with_steal(load))
+
+    return with_app_time(timings, with_split)
+
+
 def _measure_server(
     target: Callable[..., None],
     args: tuple[Any, ...],
@@ -568,27 +578,19 @@ def _measure_server(
         asyncio.run(open_loop("127.0.0.1", port, path, body, 50, 2))  # warm-up
         measured: dict[str, Any] = {
             "response_bytes": len(answer.content),
-            "open_loop": with_app_time(
-                timings,
-                lambda: with_steal(lambda: asyncio.run(open_loop("127.0.0.1", port, path, body, rate, seconds))),
+            "open_loop": _observed(
+                lambda: asyncio.run(open_loop("127.0.0.1", port, path, body, rate, seconds)), None, timings
             ),
             "throughput_8": with_steal(
                 lambda: asyncio.run(closed_loop("127.0.0.1", port, path, body, 8, seconds, server.pid))
             ),
         }
-        if wrk_path() is not None and server.pid is not None:
+        if wrk_path() is not None:
             # The same loads from a native client, whose own CPU per call is negligible (see wrk_client).
             url = f"{base}{path}"
-            pid = server.pid
-            measured["wrk_8_connections"] = with_app_time(
-                timings,
-                lambda: with_worker_split(pid, lambda: with_steal(lambda: run_wrk(url, body, 8, seconds))),
-            )
-            measured["wrk_paced"] = with_app_time(
-                timings,
-                lambda: with_worker_split(
-                    pid, lambda: with_steal(lambda: run_wrk(url, body, 8, seconds, paced_rate=rate))
-                ),
+            measured["wrk_8_connections"] = _observed(lambda: run_wrk(url, body, 8, seconds), server.pid, timings)
+            measured["wrk_paced"] = _observed(
+                lambda: run_wrk(url, body, 8, seconds, paced_rate=rate), server.pid, timings
             )
         return measured
     finally:
