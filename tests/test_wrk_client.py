@@ -3,9 +3,12 @@ machine's CPU steal they report beside their figures."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +43,52 @@ def test_a_wrk_report_reads_as_rate_latencies_and_errors() -> None:
         "non_2xx": 4,
         "socket_errors": 3,
     }
+
+
+def test_an_open_loop_report_also_reads_as_arrivals_and_late_starts() -> None:
+    paced = REPORT.replace("Requests/sec:", "Schedule: 9100 arrivals, 37 late, late max 12.500ms\nRequests/sec:")
+    figures = parse_wrk(paced)
+    assert (figures["arrivals"], figures["late_starts"], figures["late_max_ms"]) == (9100, 37, 12.5)
+    assert "late_starts" not in parse_wrk(REPORT)  # flat out, there is no schedule to be late for
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
+def test_the_paced_load_keeps_its_rate_however_slow_the_answers() -> None:
+    """An open loop: 8 connections to a server taking 30 ms per answer still offer 100 req/s. Closed loop
+    (each connection waiting out its answer, then a gap of 80 ms on average), they would offer about 73."""
+    from evaluation.wrk_client import run_wrk
+
+    server = _QuietServer(("127.0.0.1", 0), _SlowAnswers)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        figures = run_wrk(f"http://127.0.0.1:{server.server_port}/", b"{}", 8, 3, paced_rate=100)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert 85 <= figures["arrivals"] / 3 <= 120, figures
+    assert figures["median_ms"] >= 30, figures
+    assert figures["late_starts"] < figures["arrivals"] / 4, figures
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # wrk hangs up mid-answer when its time is up
+
+
+class _SlowAnswers(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms delayed-ACK stall
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        time.sleep(0.03)
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
 
 
 def test_anything_else_is_refused() -> None:
