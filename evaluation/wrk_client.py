@@ -109,7 +109,8 @@ def run_wrk(url: str, body: bytes, connections: int, seconds: float, paced_rate:
     wrk = wrk_path()
     if wrk is None:
         raise FileNotFoundError("wrk is not installed (apt-get install wrk)")
-    mean_gap_ms = 1000.0 / paced_rate if paced_rate else 0.0  # one schedule for all the connections
+    # One schedule for all the connections of the one thread (-t1): each wrk thread would keep its own.
+    mean_gap_ms = 1000.0 / paced_rate if paced_rate else 0.0
     with tempfile.TemporaryDirectory(prefix="kgcds-wrk-") as tmp:
         body_path = Path(tmp) / "body.json"
         body_path.write_bytes(body)
