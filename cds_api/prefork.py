@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import FrameType
+from typing import NamedTuple
 
 import uvicorn
 from litestar.types import ASGIApp
@@ -144,6 +145,13 @@ def serve(
         sock.close()
 
 
+class _Worker(NamedTuple):
+    started: float
+    """Monotonic start time."""
+    slot: int
+    """The worker's slot in the connection tally (a replacement takes over its slot)."""
+
+
 class _Supervisor:
     def __init__(
         self,
@@ -160,10 +168,7 @@ class _Supervisor:
         self._store_probe = store_probe
         self._verdict = verdict
         self._probe_every = probe_every
-        self._workers: dict[int, float] = {}
-        """pid -> monotonic start time."""
-        self._slots: dict[int, int] = {}
-        """pid -> the worker's slot in the connection tally (a replacement takes over its slot)."""
+        self._workers: dict[int, _Worker] = {}
         self._tally = ConnectionTally.create(options.workers)
         self._stopping = False
         self._exit_code = 0
@@ -200,8 +205,7 @@ class _Supervisor:
             pid = os.fork()
             if pid == 0:  # pragma: no cover - runs in the child, which never returns here
                 os._exit(_run_worker(self._app, self._options, self._sock, self._tally, slot))
-            self._workers[pid] = time.monotonic()
-            self._slots[pid] = slot
+            self._workers[pid] = _Worker(time.monotonic(), slot)
         finally:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
 
@@ -231,13 +235,13 @@ class _Supervisor:
                 return
             if pid == 0:
                 return
-            started = self._workers.pop(pid, None)
-            slot = self._slots.pop(pid, None)
-            if slot is not None:  # a dead worker's last count must not steer the others' accepts
-                self._tally.publish(slot, ABSENT)
-            if started is None or slot is None or self._stopping:
+            worker = self._workers.pop(pid, None)
+            if worker is None:
                 continue
-            uptime = time.monotonic() - started
+            self._tally.publish(worker.slot, ABSENT)  # a dead worker's last count must not steer the others' accepts
+            if self._stopping:
+                continue
+            uptime = time.monotonic() - worker.started
             how = _describe_exit(status)
             if uptime < MIN_UPTIME_SECONDS:
                 LOG.error("worker %d %s %.1f s after its start: stopping the server", pid, how, uptime)
@@ -245,7 +249,7 @@ class _Supervisor:
                 self._stop(signal.SIGTERM)
             else:
                 LOG.error("worker %d %s after %.0f s of serving: starting a replacement", pid, how, uptime)
-                self._fork_worker(slot)
+                self._fork_worker(worker.slot)
 
     def _probe_store(self) -> None:
         if self._store_probe is None or self._verdict is None:
