@@ -20,6 +20,7 @@ from litestar.config.cors import CORSConfig
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.spec import Components, OpenAPIMediaType, Reference, RequestBody, SecurityScheme
 
+from cds_api.asgi_io import MAX_BODY_BYTES
 from cds_api.controllers import FEEDBACK_FLUSH_SECONDS, AppResources, build_routes
 from cds_api.ddx_service import DDX_SERVICE, PatientViewDiagnosis
 from cds_api.diagnosis import DiagnosisRequest
@@ -104,6 +105,8 @@ def create_app(
             ),
         ),
         debug=False,
+        # The hook call's ASGI route reads its body itself, under the same limit.
+        request_max_body_size=MAX_BODY_BYTES,
         # Logging is configured by whoever runs the app (`kgcds serve`), not by the app factory.
         logging_config=None,
     )

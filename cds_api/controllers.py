@@ -16,12 +16,16 @@ from typing import Any
 
 import httpx
 import msgspec
-from litestar import Request, Response, get, post
+from litestar import Request, Response, asgi, get, post
+from litestar.enums import ScopeType
+from litestar.exceptions import MethodNotAllowedException
+from litestar.handlers import ASGIRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath
 from litestar.response.base import ASGIResponse
-from litestar.types import ControllerRouterHandler
+from litestar.types import ControllerRouterHandler, Receive, Scope, Send
 
+from cds_api.asgi_io import ClientDisconnected, base_url, header, read_body, send_json
 from cds_api.card_models import CardsResponse
 from cds_api.ddx_service import DDX_SERVICE_ID, PatientViewDiagnosis
 from cds_api.diagnosis import DiagnosisResponse
@@ -69,18 +73,36 @@ class AppResources:
             raise RuntimeError("the feedback store is opened at application start-up")
         return self.feedback_store
 
-    def endpoint_url(self, request: Request[Any, Any, Any], path: str) -> str:
+    def endpoint_url(self, scope: Scope, path: str) -> str:
         """The URL the JWT ``aud`` must carry: this endpoint's ``path`` as the client addresses it."""
-        if self.settings.public_base_url:
-            base = self.settings.public_base_url.rstrip("/")
-        else:
-            base = f"{request.url.scheme}://{request.url.netloc}"
+        base = self.settings.public_base_url.rstrip("/") if self.settings.public_base_url else base_url(scope)
         return f"{base}{path}"
 
-    async def authenticate(self, request: Request[Any, Any, Any], path: str) -> None:
+    async def authenticate(self, scope: Scope, path: str) -> None:
         """Verify the bearer JWT for the endpoint at ``path`` (e.g. ``/cds-services/<id>``, ``/diagnosis``)."""
         if self.verifier is not None:
-            await self.verifier.verify(request.headers.get("authorization"), self.endpoint_url(request, path))
+            await self.verifier.verify(header(scope, b"authorization"), self.endpoint_url(scope, path))
+
+    async def answer_hook(self, service: ServiceDefinition, body: bytes) -> bytes:
+        """The cards for one authenticated hook call on ``service``, encoded; raises the ``ApiError`` to answer
+        instead."""
+        screening = self.screening
+        hook_request = screening.decode(service, body)
+        record = await gather_record(hook_request, service.prefetch, self.fetcher)
+        now = self.clock()
+        store = self.feedback()
+        # Card uuids are signed and name their rule, so feedback can be attributed without a row per card.
+        card_ids = store.card_ids(service.id)
+        if service.id == DDX_SERVICE_ID and self.ddx is not None:
+            # Ranking every disease takes tens of milliseconds: off the event loop, like any CPU-bound step.
+            ranked = await asyncio.to_thread(self.ddx.run, record, now, card_ids)
+            if ranked.issued:
+                store.record_issued(service.id, ranked.issued, now)
+            return ranked.body
+        result = screening.screen(hook_request, record, now, card_ids)
+        if result.issued:
+            store.record_issued(service.id, result.issued, now)
+        return result.body
 
 
 def _outcome(description: str) -> ResponseSpec:
@@ -121,24 +143,12 @@ def build_routes(resources: AppResources) -> list[ControllerRouterHandler]:
         responses=CALL_RESPONSES,
     )
     async def call_service(request: Request[Any, Any, Any], service_id: FromPath[str]) -> ASGIResponse:
+        # Each offered service has its own ASGI route (see hook_call_route), which Litestar matches before this
+        # one; this handler answers any other id (404) and documents the call in the OpenAPI schema.
         service = screening.service(service_id)
-        await resources.authenticate(request, f"/cds-services/{service_id}")
-        hook_request = screening.decode(service, await request.body())
-        record = await gather_record(hook_request, service.prefetch, resources.fetcher)
-        now = resources.clock()
-        store = resources.feedback()
-        # Card uuids are signed and name their rule, so feedback can be attributed without a row per card.
-        card_ids = store.card_ids(service_id)
-        if service_id == DDX_SERVICE_ID and resources.ddx is not None:
-            # Ranking every disease takes tens of milliseconds: off the event loop, like any CPU-bound step.
-            ranked = await asyncio.to_thread(resources.ddx.run, record, now, card_ids)
-            if ranked.issued:
-                store.record_issued(service_id, ranked.issued, now)
-            return ASGIResponse(body=ranked.body, media_type=JSON)
-        result = screening.screen(hook_request, record, now, card_ids)
-        if result.issued:
-            store.record_issued(service_id, result.issued, now)
-        return ASGIResponse(body=result.body, media_type=JSON)
+        await resources.authenticate(request.scope, f"/cds-services/{service_id}")
+        answer = await resources.answer_hook(service, await request.body())
+        return ASGIResponse(body=answer, media_type=JSON)
 
     @post(
         "/cds-services/{service_id:str}/feedback",
@@ -150,7 +160,7 @@ def build_routes(resources: AppResources) -> list[ControllerRouterHandler]:
     )
     async def feedback(request: Request[Any, Any, Any], service_id: FromPath[str]) -> Response[bytes]:
         service = screening.service(service_id)
-        await resources.authenticate(request, f"/cds-services/{service_id}")
+        await resources.authenticate(request.scope, f"/cds-services/{service_id}")
         body = decode_body(resources.feedback_decoder, await request.body())
         records = [_feedback_record(service, i, item) for i, item in enumerate(body.feedback)]
         # No wait for another worker's flush: a card's uuid names its rule key, written before the card left.
@@ -176,6 +186,7 @@ def build_routes(resources: AppResources) -> list[ControllerRouterHandler]:
         return ASGIResponse(body=msgspec.json.encode(resources.store_health.report()), media_type=JSON)
 
     routes: list[ControllerRouterHandler] = [discovery, call_service, feedback, health]
+    routes += [hook_call_route(resources, service) for service in screening.services.values()]
     ddx = resources.ddx
     if ddx is not None:
 
@@ -199,12 +210,33 @@ def build_routes(resources: AppResources) -> list[ControllerRouterHandler]:
             },
         )
         async def diagnosis(request: Request[Any, Any, Any]) -> Response[bytes]:
-            await resources.authenticate(request, "/diagnosis")
+            await resources.authenticate(request.scope, "/diagnosis")
             body = await request.body()
             return Response(await asyncio.to_thread(ddx.diagnosis.diagnose, body), media_type=JSON)
 
         routes.append(diagnosis)
     return routes
+
+
+def hook_call_route(resources: AppResources, service: ServiceDefinition) -> ASGIRouteHandler:
+    """The hook call on ``service`` as an ASGI route: the hot path, without Litestar's request and response
+    objects (see :mod:`cds_api.asgi_io`). Errors still go to the one exception mapper; CORS still applies."""
+
+    path = f"/cds-services/{service.id}"
+
+    @asgi(path, copy_scope=False, name=f"call-{service.id}")
+    async def call(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP or scope["method"] != "POST":
+            raise MethodNotAllowedException(headers={"Allow": "POST, OPTIONS"})
+        # Before the body is read, as on the other routes: an unauthenticated client's upload is not taken in.
+        await resources.authenticate(scope, path)
+        try:
+            body = await read_body(receive)
+        except ClientDisconnected:
+            return
+        await send_json(send, await resources.answer_hook(service, body))
+
+    return call
 
 
 def _feedback_record(service: ServiceDefinition, index: int, item: FeedbackItem) -> FeedbackRecord:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
@@ -11,6 +12,7 @@ import httpx
 import pytest
 import uvicorn
 
+from cds_api.asgi_io import MAX_BODY_BYTES
 from tests.api_support import Signer, hook_request, make_app, med_request
 
 ISSUER = "https://ehr.example"
@@ -79,3 +81,41 @@ def test_cors_headers_on_a_real_hook_call(base_url: str, signer: Signer) -> None
     assert response.headers["access-control-allow-origin"] in ("*", origin)
     assert response.headers["content-type"] == "application/json"
     assert discovery.headers["access-control-allow-origin"] in ("*", origin)
+
+
+def test_chunked_hook_call_is_read_whole(base_url: str, signer: Signer) -> None:
+    """A body sent in chunks (Transfer-Encoding: chunked) arrives in several ASGI messages; all are read."""
+    url = f"{base_url}/cds-services/medication-safety-order-select"
+    body = json.dumps(
+        hook_request(drafts=[med_request("d1", "197699", "draft")], meds=[med_request("m1", "855332")])
+    ).encode()
+
+    def pieces() -> Iterator[bytes]:
+        for start in range(0, len(body), 700):
+            yield body[start : start + 700]
+
+    headers = {"Authorization": f"Bearer {signer.token(url)}", "Content-Type": "application/json"}
+    with httpx.Client() as client:
+        response = client.post(url, content=pieces(), headers=headers)
+    assert response.status_code == 200, response.text
+    (card,) = response.json()["cards"]
+    assert card["indicator"] == "critical"
+
+
+def test_other_methods_on_a_service_are_405(base_url: str) -> None:
+    with httpx.Client() as client:
+        response = client.get(f"{base_url}/cds-services/medication-safety-order-select")
+    assert response.status_code == 405
+    assert "POST" in response.headers["allow"]
+    assert response.json()["resourceType"] == "OperationOutcome"
+
+
+def test_a_body_over_the_limit_is_413_and_the_server_keeps_serving(base_url: str, signer: Signer) -> None:
+    url = f"{base_url}/cds-services/medication-safety-order-select"
+    with httpx.Client(timeout=30) as client:
+        headers = {"Authorization": f"Bearer {signer.token(url)}", "Content-Type": "application/json"}
+        response = client.post(url, content=b" " * (MAX_BODY_BYTES + 1), headers=headers)
+        assert response.status_code == 413
+        issue = response.json()["issue"][0]
+        assert "request body" in issue["diagnostics"]
+        assert client.get(f"{base_url}/cds-services").status_code == 200
