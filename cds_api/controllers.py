@@ -1,9 +1,11 @@
 """The HTTP handlers: discovery, the hook calls, feedback and health. Thin: all work is in ``services``.
 
 Handlers take the raw body: decoding bytes straight into msgspec structs is about twice as fast as
-letting the framework inject a model, and the hook call is the hot path. For the same reason the hot
-handlers return an ``ASGIResponse`` of pre-encoded bytes, which skips Litestar's response building
-(about 12 us a call); CORS headers are still added, by the middleware around the handler.
+letting the framework inject a model, and the hook call is the hot path. For the same reason each
+offered service's hook call is a Litestar ASGI route (:func:`hook_call_route`) that reads the body and
+writes pre-encoded bytes itself, skipping Litestar's request, keyword resolution and response building
+(about 150 k instructions a call); routing, the CORS middleware and the one exception mapper still apply.
+The other handlers return an ``ASGIResponse`` of pre-encoded bytes where they are on a hot path.
 """
 
 from __future__ import annotations
