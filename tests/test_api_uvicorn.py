@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -16,6 +17,12 @@ from cds_api.asgi_io import MAX_BODY_BYTES
 from tests.api_support import Signer, hook_request, make_app, med_request
 
 ISSUER = "https://ehr.example"
+SELECT = "/cds-services/medication-safety-order-select"
+
+
+def warfarin_with_fluconazole() -> dict[str, Any]:
+    """An order-select call that gets one critical card."""
+    return hook_request(drafts=[med_request("d1", "197699", "draft")], meds=[med_request("m1", "855332")])
 
 
 def free_port() -> int:
@@ -54,8 +61,8 @@ def base_url(tmp_path_factory: pytest.TempPathFactory, signer: Signer) -> Iterat
 
 
 def test_signed_order_select_over_real_http(base_url: str, signer: Signer) -> None:
-    url = f"{base_url}/cds-services/medication-safety-order-select"
-    body = hook_request(drafts=[med_request("d1", "197699", "draft")], meds=[med_request("m1", "855332")])
+    url = f"{base_url}{SELECT}"
+    body = warfarin_with_fluconazole()
     with httpx.Client() as client:
         discovery = client.get(f"{base_url}/cds-services")
         assert discovery.status_code == 200
@@ -70,8 +77,8 @@ def test_signed_order_select_over_real_http(base_url: str, signer: Signer) -> No
 
 def test_cors_headers_on_a_real_hook_call(base_url: str, signer: Signer) -> None:
     """Browser clients (the CDS Hooks Sandbox) read the cards only if the answer carries CORS headers."""
-    url = f"{base_url}/cds-services/medication-safety-order-select"
-    body = hook_request(drafts=[med_request("d1", "197699", "draft")], meds=[med_request("m1", "855332")])
+    url = f"{base_url}{SELECT}"
+    body = warfarin_with_fluconazole()
     origin = "https://sandbox.cds-hooks.org"
     headers = {"Authorization": f"Bearer {signer.token(url)}", "Origin": origin}
     with httpx.Client() as client:
@@ -85,10 +92,8 @@ def test_cors_headers_on_a_real_hook_call(base_url: str, signer: Signer) -> None
 
 def test_chunked_hook_call_is_read_whole(base_url: str, signer: Signer) -> None:
     """A body sent in chunks (Transfer-Encoding: chunked) arrives in several ASGI messages; all are read."""
-    url = f"{base_url}/cds-services/medication-safety-order-select"
-    body = json.dumps(
-        hook_request(drafts=[med_request("d1", "197699", "draft")], meds=[med_request("m1", "855332")])
-    ).encode()
+    url = f"{base_url}{SELECT}"
+    body = json.dumps(warfarin_with_fluconazole()).encode()
 
     def pieces() -> Iterator[bytes]:
         for start in range(0, len(body), 700):
@@ -104,14 +109,14 @@ def test_chunked_hook_call_is_read_whole(base_url: str, signer: Signer) -> None:
 
 def test_other_methods_on_a_service_are_405(base_url: str) -> None:
     with httpx.Client() as client:
-        response = client.get(f"{base_url}/cds-services/medication-safety-order-select")
+        response = client.get(f"{base_url}{SELECT}")
     assert response.status_code == 405
     assert "POST" in response.headers["allow"]
     assert response.json()["resourceType"] == "OperationOutcome"
 
 
 def test_a_body_over_the_limit_is_413_and_the_server_keeps_serving(base_url: str, signer: Signer) -> None:
-    url = f"{base_url}/cds-services/medication-safety-order-select"
+    url = f"{base_url}{SELECT}"
     with httpx.Client(timeout=30) as client:
         headers = {"Authorization": f"Bearer {signer.token(url)}", "Content-Type": "application/json"}
         response = client.post(url, content=b" " * (MAX_BODY_BYTES + 1), headers=headers)
