@@ -48,7 +48,9 @@ def test_a_call_that_waits_is_told_from_one_that_works(tmp_path: Path) -> None:
     _call(timer, "/work")
     worked = app_times(tmp_path, start, time.perf_counter())
     assert worked["calls"] == 1  # the earlier call is outside this window
-    assert worked["cpu_median_ms"] >= 3 and worked["wall_median_ms"] >= worked["cpu_median_ms"]
+    # Both the CPU and the wall time hold the 3 ms of work. Not wall >= CPU: they come from different
+    # clocks, and a fresh-clone CI run measured 3.022 ms of wall against 3.023 ms of CPU.
+    assert worked["cpu_median_ms"] >= 3 and worked["wall_median_ms"] >= 3
 
 
 def test_only_post_calls_in_the_window_count_and_a_torn_record_is_ignored(tmp_path: Path) -> None:
